@@ -1,0 +1,34 @@
+# Set-up is part of every target: a fresh machine needs nothing but python3.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+PIP     := $(BIN)/pip install -q -c constraints.txt
+export OMP_NUM_THREADS ?= 1
+
+.PHONY: setup demo test lint bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(PIP) -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+## The main job: every lecture claim, quick settings, table + HTML report in lab-out/.
+demo: $(STAMP)
+	$(BIN)/initreg lab --quick --out lab-out
+
+## The whole test suite.
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check initreg tests bench
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(VENV) lab-out runs .pytest_cache

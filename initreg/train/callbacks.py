@@ -1,0 +1,78 @@
+"""The callback interface of `fit`.
+
+Override only the hooks you need; `fit` calls only overridden hooks, so an unused hook
+costs nothing. Set ``state.stop = True`` (and ``state.stop_reason``) to end training after
+the current step or epoch.
+
+Hook order per step: ``on_batch`` (may replace the batch: mixup, augmentation) → forward →
+``on_loss`` (may add a penalty) → backward → ``on_after_backward`` (read or change
+gradients) → optimizer step → ``on_step_end`` (constraints, probes, pruning masks).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+if TYPE_CHECKING:
+    from ..data import Splits
+    from .config import TrainConfig
+    from .history import History
+
+__all__ = ["Callback", "TrainState", "overridden"]
+
+
+@dataclass
+class TrainState:
+    """What callbacks can read (and, for ``stop``, write) while `fit` runs."""
+
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+    config: TrainConfig
+    data: Splits
+    history: History
+    generator: torch.Generator  # the run's generator: use it for any randomness a callback adds
+    epoch: int = 0  # epochs completed
+    step: int = 0  # optimizer steps completed
+    total_steps: int = 0
+    loss: float = float("nan")  # last batch loss (before on_loss additions are included)
+    metrics: dict[str, float] = field(default_factory=dict)  # the last evaluation record
+    stop: bool = False
+    stop_reason: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)  # scratch space shared between callbacks
+
+
+class Callback:
+    """Base class: every hook is a no-op."""
+
+    def on_fit_start(self, state: TrainState) -> None: ...
+
+    def on_epoch_start(self, state: TrainState) -> None: ...
+
+    def on_batch(self, state: TrainState, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return x, y
+
+    def on_loss(self, state: TrainState, loss: torch.Tensor, output: torch.Tensor,
+                x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return loss
+
+    def on_after_backward(self, state: TrainState) -> None: ...
+
+    def on_step_end(self, state: TrainState) -> None: ...
+
+    def on_evaluate(self, state: TrainState, record: dict[str, Any]) -> None:
+        """Called after each evaluation; may add keys to ``record`` (it becomes a history row)."""
+
+    def on_epoch_end(self, state: TrainState) -> None: ...
+
+    def on_fit_end(self, state: TrainState) -> None:
+        """Called before the final test evaluation (e.g. to restore the best weights)."""
+
+
+def overridden(callbacks: list[Callback], hook: str) -> list[Callback]:
+    """The callbacks whose class overrides ``hook``."""
+    base = getattr(Callback, hook)
+    return [cb for cb in callbacks if getattr(type(cb), hook, base) is not base]

@@ -1,0 +1,150 @@
+"""`RunConfig` and `run`: one training run, fully described by its config, written to a folder.
+
+A run folder holds ``config.yaml`` (the resolved config + seed, versions and git hash),
+``history.csv``, ``metrics.json``, ``model.pt`` (a ``state_dict``, loadable with
+``torch.load(..., weights_only=True)``) and ``curves.png``. Every file is written atomically.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pydantic
+import torch
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..data import DataConfig, Splits, load_data
+from ..errors import ConfigError
+from ..models import build_model
+from ..models.zoo import models
+from ..registry import format_validation_error, validate_params
+from ..utils.io import atomic_write, environment_info, write_json, write_text
+from .callbacks import Callback
+from .config import TrainConfig
+from .fit import fit
+from .history import History
+
+__all__ = ["RunConfig", "load_config", "apply_overrides", "run", "RunResult"]
+
+
+class RunConfig(BaseModel):
+    """A whole run: data, model, training, seed. Unknown keys fail listing the valid ones."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = None  # run name (default: model-data-timestamp)
+    seed: int = 0  # model init seed; training uses train.seed
+    data: DataConfig = Field(default_factory=DataConfig)
+    model: dict[str, Any] = Field(default_factory=lambda: {"name": "mlp"})  # {"name": ..., **params}: `initreg models`
+    train: TrainConfig = Field(default_factory=TrainConfig)
+
+    @pydantic.field_validator("model")
+    @classmethod
+    def _model(cls, v: dict[str, Any]) -> dict[str, Any]:
+        if "name" not in v:
+            raise ValueError(f"model needs a 'name'; known models: {', '.join(models.names())}")
+        fn = models.get(v["name"])
+        validate_params(fn, {k: x for k, x in v.items() if k != "name"}, where=f"model {v['name']!r}",
+                        supplied={"input_shape", "num_outputs"})
+        return v
+
+
+def _check_keys(cfg: Mapping[str, Any]) -> None:
+    """Friendlier unknown-key errors than pydantic's (which lists no valid keys)."""
+    sections = {"data": DataConfig, "train": TrainConfig}
+    valid = list(RunConfig.model_fields)
+    bad = [k for k in cfg if k not in valid]
+    if bad:
+        raise ConfigError(f"unknown key(s) {', '.join(map(repr, bad))}; valid keys: {', '.join(valid)}")
+    for sec, model in sections.items():
+        sub = cfg.get(sec)
+        if isinstance(sub, Mapping):
+            bad = [k for k in sub if k not in model.model_fields]
+            if bad:
+                raise ConfigError(f"{sec}: unknown key(s) {', '.join(map(repr, bad))}; valid keys: {', '.join(model.model_fields)}")
+
+
+def load_config(source: str | Path | Mapping[str, Any] | None = None, overrides: Sequence[str] = ()) -> RunConfig:
+    """A validated `RunConfig` from a YAML file (or dict) plus ``key=value`` overrides."""
+    if source is None:
+        raw: dict[str, Any] = {}
+    elif isinstance(source, Mapping):
+        raw = dict(source)
+    else:
+        p = Path(source)
+        if not p.exists():
+            raise ConfigError(f"config file {str(p)!r} does not exist")
+        try:
+            raw = yaml.safe_load(p.read_text()) or {}
+        except yaml.YAMLError as e:
+            raise ConfigError(f"config file {str(p)!r} is not valid YAML: {str(e).splitlines()[0]}") from None
+        if not isinstance(raw, dict):
+            raise ConfigError(f"config file {str(p)!r} must hold a mapping at the top level; got {type(raw).__name__}")
+    raw.setdefault("model", {"name": "mlp"})
+    raw = apply_overrides(raw, overrides)
+    _check_keys(raw)
+    try:
+        return RunConfig(**raw)
+    except pydantic.ValidationError as e:
+        raise ConfigError(format_validation_error(e)) from None
+
+
+def apply_overrides(cfg: dict[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
+    """Apply ``a.b=value`` overrides (values parsed as YAML: numbers, booleans, lists)."""
+    cfg = yaml.safe_load(yaml.safe_dump(cfg)) or {}
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"--set expects key=value (e.g. train.lr=0.01); got {item!r}")
+        key, _, val = item.partition("=")
+        parts = key.strip().split(".")
+        if not all(parts):
+            raise ConfigError(f"--set: bad key {key!r}; use dotted keys like train.lr")
+        node = cfg
+        for p in parts[:-1]:
+            node = node.setdefault(p, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"--set {key}: {p!r} is not a section")
+        try:
+            node[parts[-1]] = yaml.safe_load(val)
+        except yaml.YAMLError:
+            node[parts[-1]] = val
+    return cfg
+
+
+class RunResult(BaseModel):
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    history: History
+    model: torch.nn.Module
+    data: Splits
+    dir: Path | None
+
+
+def run(config: RunConfig | Mapping[str, Any], out: str | Path | None = "runs", *,
+        callbacks: Sequence[Callback] = (), data: Splits | None = None) -> RunResult:
+    """Load data, build and train the model, and (if ``out``) write the run folder."""
+    cfg = config if isinstance(config, RunConfig) else load_config(config)
+    data = data if data is not None else load_data(cfg.data)
+    model = build_model(cfg.model, data.input_shape, data.num_outputs, seed=cfg.seed)
+    hist = fit(model, data, cfg.train, callbacks=callbacks)
+    run_dir = None
+    if out is not None:
+        stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        name = cfg.name or f"{cfg.model['name']}-{cfg.data.name}-{stamp}"
+        run_dir = Path(out) / name
+        run_dir.mkdir(parents=True, exist_ok=True)
+        resolved = cfg.model_dump(mode="json")
+        resolved["_meta"] = {"environment": environment_info(), "created": stamp, "data": data.describe()}
+        write_text(run_dir / "config.yaml", yaml.safe_dump(resolved, sort_keys=False))
+        hist.write_csv(run_dir / "history.csv")
+        write_json(run_dir / "metrics.json", hist.summary())
+        atomic_write(run_dir / "model.pt", lambda t: torch.save(model.state_dict(), t))
+        from ..plot import plot_history
+
+        if hist.records:
+            plot_history(hist, run_dir / "curves.png", title=cfg.model["name"])
+    return RunResult(history=hist, model=model, data=data, dir=run_dir)

@@ -1,0 +1,76 @@
+"""Atomic file writes (temp file in the same folder + rename) and run metadata."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+__all__ = ["atomic_write", "write_text", "write_json", "environment_info", "git_hash"]
+
+
+def atomic_write(path: str | Path, writer: Callable[[str], None]) -> Path:
+    """Call ``writer(tmp_path)``, then rename the temp file onto ``path`` (atomic on POSIX)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        writer(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def write_text(path: str | Path, text: str) -> Path:
+    return atomic_write(path, lambda t: Path(t).write_text(text, encoding="utf-8"))
+
+
+def _default(o: Any) -> Any:
+    if hasattr(o, "item"):
+        return o.item()
+    if hasattr(o, "tolist"):
+        return o.tolist()
+    if isinstance(o, (set, tuple)):
+        return list(o)
+    if isinstance(o, Path):
+        return str(o)
+    return str(o)
+
+
+def write_json(path: str | Path, obj: Any) -> Path:
+    return write_text(path, json.dumps(obj, indent=2, default=_default, allow_nan=True) + "\n")
+
+
+def git_hash() -> str | None:
+    """The git commit of the initreg source tree, if it is a checkout."""
+    here = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
+        if out.returncode != 0:
+            return None
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
+                               capture_output=True, text=True, timeout=5).stdout.strip()
+        return out.stdout.strip() + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def environment_info() -> dict[str, Any]:
+    """Versions of Python and the key packages, the git hash, the torch thread count."""
+    import numpy
+    import torch
+
+    from .. import __version__
+
+    return {"initreg": __version__, "python": platform.python_version(), "torch": str(torch.__version__),
+            "numpy": numpy.__version__, "platform": platform.platform(), "torch_threads": torch.get_num_threads(),
+            "git": git_hash()}
