@@ -10,14 +10,19 @@ from torch import nn
 
 from .zoo import models
 
-__all__ = ["build_model", "models_table"]
+__all__ = ["build_model", "models_table", "DEFAULT_INIT"]
+
+# The init scheme used when a model config names none. "torch" keeps PyTorch's default;
+# the init package switches this to "auto" (the right gain and fan per layer).
+DEFAULT_INIT = "torch"
 
 
 def build_model(config: str | Mapping[str, Any], input_shape: tuple[int, ...], num_outputs: int,
                 *, seed: int | None = None) -> nn.Module:
     """Build the registered model ``config["name"]`` for inputs of ``input_shape``.
 
-    ``seed`` makes the initial weights reproducible without touching the global RNG
+    ``config["init"]`` names an init scheme (`initreg.init`), or ``"torch"`` for PyTorch's
+    own default. ``seed`` makes the initial weights reproducible without touching the global RNG
     (the build runs under ``torch.random.fork_rng``).
 
     >>> m = build_model({"name": "mlp", "depth": 1, "width": 8}, (4,), 3, seed=0)
@@ -26,10 +31,18 @@ def build_model(config: str | Mapping[str, Any], input_shape: tuple[int, ...], n
     """
     if isinstance(config, str):
         config = {"name": config}
+    config = dict(config)
+    scheme = config.pop("init", DEFAULT_INIT)
     with torch.random.fork_rng(devices=[]):
         if seed is not None:
             torch.manual_seed(seed)
-        return models.build(config, input_shape=tuple(input_shape), num_outputs=num_outputs)
+        model = models.build(config, input_shape=tuple(input_shape), num_outputs=num_outputs)
+        if scheme != "torch":  # "torch": keep PyTorch's own default init (legacy uniform for Linear/Conv)
+            from ..init import initialize
+
+            gen = torch.Generator().manual_seed(seed) if seed is not None else None
+            initialize(model, scheme, generator=gen)
+    return model
 
 
 def models_table() -> list[dict[str, str]]:

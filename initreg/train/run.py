@@ -41,6 +41,21 @@ class RunConfig(BaseModel):
     data: DataConfig = Field(default_factory=DataConfig)
     model: dict[str, Any] = Field(default_factory=lambda: {"name": "mlp"})  # {"name": ..., **params}: `initreg models`
     train: TrainConfig = Field(default_factory=TrainConfig)
+    regularize: list[dict[str, Any]] = Field(default_factory=list)  # [{"name": ..., **params}]: `initreg.regularize`
+
+    @pydantic.field_validator("regularize", mode="before")
+    @classmethod
+    def _regs(cls, v: Any) -> Any:
+        from ..regularize import _load_all, regularizers
+
+        _load_all()
+        items = [{"name": x} if isinstance(x, str) else x for x in (v or [])]
+        for x in items:
+            if not isinstance(x, Mapping) or "name" not in x:
+                raise ValueError(f"each regularize entry must be a name or a mapping with 'name'; got {x!r}")
+            validate_params(regularizers.get(x["name"]), {k: y for k, y in x.items() if k != "name"},
+                            where=f"regularizer {x['name']!r}")
+        return items
 
     @pydantic.field_validator("model")
     @classmethod
@@ -48,7 +63,7 @@ class RunConfig(BaseModel):
         if "name" not in v:
             raise ValueError(f"model needs a 'name'; known models: {', '.join(models.names())}")
         fn = models.get(v["name"])
-        validate_params(fn, {k: x for k, x in v.items() if k != "name"}, where=f"model {v['name']!r}",
+        validate_params(fn, {k: x for k, x in v.items() if k not in ("name", "init")}, where=f"model {v['name']!r}",
                         supplied={"input_shape", "num_outputs"})
         return v
 
@@ -130,7 +145,10 @@ def run(config: RunConfig | Mapping[str, Any], out: str | Path | None = "runs", 
     cfg = config if isinstance(config, RunConfig) else load_config(config)
     data = data if data is not None else load_data(cfg.data)
     model = build_model(cfg.model, data.input_shape, data.num_outputs, seed=cfg.seed)
-    hist = fit(model, data, cfg.train, callbacks=callbacks)
+    from ..regularize import build_regularizers
+
+    cbs = build_regularizers(cfg.regularize) + list(callbacks)
+    hist = fit(model, data, cfg.train, callbacks=cbs)
     run_dir = None
     if out is not None:
         stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
