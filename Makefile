@@ -10,7 +10,6 @@ export OMP_NUM_THREADS ?= 1
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
 	$(PIP) -e '.[dev]'
 	touch $(STAMP)
 
