@@ -6,21 +6,25 @@ STAMP   := $(VENV)/.installed
 PIP     := $(BIN)/pip install -q -c constraints.txt
 export OMP_NUM_THREADS ?= 1
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup wordnet demo test lint bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(PIP) -e '.[dev]'
 	touch $(STAMP)
 
-setup: $(STAMP)
+setup: $(STAMP) wordnet
+
+## WordNet for text augmentation (offline: Debian's packages copied for NLTK); fast when done.
+wordnet: $(STAMP)
+	$(BIN)/python -m initreg.regularize.wordnet_setup
 
 ## The main job: every lecture claim, quick settings, table + HTML report in lab-out/.
 demo: $(STAMP)
 	$(BIN)/initreg lab --quick --out lab-out
 
 ## The whole test suite.
-test: $(STAMP)
+test: $(STAMP) wordnet
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
