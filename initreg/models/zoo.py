@@ -16,6 +16,7 @@ from torch import nn
 
 from ..errors import ConfigError
 from ..nn.activations import make_activation
+from ..nn.dropout import Dropout, DropoutMode
 from ..registry import Registry
 from .low_rank import LowRankLinear
 
@@ -43,11 +44,20 @@ def make_norm(norm: str, features: int, dims: int = 0) -> nn.Module | None:
     raise ConfigError(f"norm must be one of none, batch, layer, instance; got norm={norm!r}")
 
 
-def make_dropout(p: float) -> nn.Module | None:
-    """A dropout layer (inverted, as ``nn.Dropout``) or None for ``p == 0``."""
+def make_dropout(p: float, mode: DropoutMode = "inverted") -> nn.Module | None:
+    """A dropout layer (`initreg.nn.Dropout`: ``inverted`` as ``nn.Dropout``, or ``classic``) or None for ``p == 0``."""
     if not 0.0 <= p < 1.0:
         raise ConfigError(f"dropout p must be in [0, 1); got p={p}")
-    return nn.Dropout(p) if p > 0 else None
+    return Dropout(p, mode=mode) if p > 0 else None
+
+
+def _guard(model: nn.Sequential, norm: str) -> nn.Sequential:
+    """BatchNorm models get a clear error for a training batch of one value per channel."""
+    if norm == "batch":
+        from ..regularize.batchnorm import guard_batchnorm_
+
+        guard_batchnorm_(model)
+    return model
 
 
 def _flat_dim(input_shape: tuple[int, ...]) -> int:
@@ -79,6 +89,7 @@ def mlp(
     dropout: Prob = 0.0,
     input_dropout: Prob = 0.0,
     bottleneck: int | None = None,
+    dropout_mode: DropoutMode = "inverted",
 ) -> nn.Sequential:
     """``[Linear → norm → activation → dropout] × depth → Linear``.
 
@@ -89,6 +100,8 @@ def mlp(
         norm: ``none | batch | layer`` between each hidden Linear and its activation.
         dropout: drop probability after each hidden activation — never on the output layer.
         input_dropout: drop probability on the inputs.
+        dropout_mode: ``inverted`` (scale by 1/(1-p) in training, as ``nn.Dropout``) or
+            ``classic`` (scale by 1-p at evaluation); see `initreg.nn.Dropout`.
         bottleneck: if set, the first hidden Linear is a :class:`LowRankLinear` of this rank.
     """
     hidden = list(widths) if widths is not None else [width] * depth
@@ -96,7 +109,7 @@ def mlp(
         raise ConfigError(f"mlp: depth must be >= 0 and widths >= 1; got depth={depth}, widths={hidden}")
     make_activation(activation)  # validate the name early
     layers: list[nn.Module] = [nn.Flatten()]
-    if (d := make_dropout(input_dropout)) is not None:
+    if (d := make_dropout(input_dropout, dropout_mode)) is not None:
         layers.append(d)
     fan_in = _flat_dim(input_shape)
     for i, w in enumerate(hidden):
@@ -107,11 +120,11 @@ def mlp(
         if (n := make_norm(norm, w)) is not None:
             layers.append(n)
         layers.append(make_activation(activation))
-        if (d := make_dropout(dropout)) is not None:
+        if (d := make_dropout(dropout, dropout_mode)) is not None:
             layers.append(d)
         fan_in = w
     layers.append(nn.Linear(fan_in, num_outputs, bias=bias))
-    return nn.Sequential(*layers)
+    return _guard(nn.Sequential(*layers), norm)
 
 
 @models.register("cnn", description="small conv net: 2-D for images (C,H,W), 1-D for sequences like MNIST-1D (C,L)")
@@ -125,10 +138,13 @@ def cnn(
     norm: Norm = "none",
     dropout: Prob = 0.0,
     pool: bool = True,
+    dropout_mode: DropoutMode = "inverted",
 ) -> nn.Sequential:
     """``[Conv → norm → activation → maxpool] × len(channels) → Linear(hidden) → act → dropout → Linear``.
 
-    Needs image-shaped inputs (``data.flatten: false``).
+    Needs image-shaped inputs (``data.flatten: false``). ``norm``: ``batch`` (per channel over
+    N and the spatial axes), ``layer`` (``GroupNorm(1, C)``: per sample over C and the spatial
+    axes), ``instance`` (per sample and channel over the spatial axes) or ``none``.
     """
     if len(input_shape) not in (2, 3):
         raise ConfigError(
@@ -150,7 +166,7 @@ def cnn(
             spatial = [s // 2 for s in spatial]
         c_in = c
     layers += [nn.Flatten(), nn.Linear(c_in * math.prod(spatial), hidden), make_activation(activation)]
-    if (d := make_dropout(dropout)) is not None:
+    if (d := make_dropout(dropout, dropout_mode)) is not None:
         layers.append(d)
     layers.append(nn.Linear(hidden, num_outputs))
-    return nn.Sequential(*layers)
+    return _guard(nn.Sequential(*layers), norm)
