@@ -1,0 +1,136 @@
+"""`ProbeCallback`: the probe inside `initreg.train.fit`, recording every ``every`` steps."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from ..errors import ConfigError
+from ..train.callbacks import Callback, TrainState
+from .probe import Probe
+from .report import ProbeReport
+from .verdict import Thresholds
+
+__all__ = ["ProbeCallback"]
+
+
+class ProbeCallback(Callback):
+    """Record a `ProbeReport` every ``every`` optimizer steps while `fit` trains.
+
+    On a recording step the hooks are attached for that step only (the other steps run
+    with no hook at all), the weights are copied after the backward pass so that the
+    **update-to-weight ratio** ``‖W_after − W_before‖ / ‖W_before‖`` of the step can be
+    reported (it includes gradient clipping, the optimizer's momentum and weight decay),
+    and the hooks are removed at the end of the step — or when training ends, also after
+    a non-finite loss (that last, forward-only report has ``meta["diverged"] = True``).
+
+    Args:
+        every: record on steps 0, every, 2·every, …
+        thresholds: verdict thresholds.
+        theory: add the mean-field overlay to each report (costs a quadrature per layer).
+        updates: measure update-to-weight ratios (one copy of the weights per record).
+        stop_on: stop training when a report's overall verdict is one of these labels.
+        on_report: called with each report (e.g. to print it).
+
+    >>> from initreg.data import load_data
+    >>> from initreg.models import build_model
+    >>> from initreg.train import fit
+    >>> d = load_data({"name": "digits", "train_size": 200})
+    >>> m = build_model({"name": "mlp", "depth": 2, "width": 32}, d.input_shape, d.num_outputs, seed=0)
+    >>> cb = ProbeCallback(every=5)
+    >>> _ = fit(m, d, {"steps": 10, "progress": "none"}, callbacks=[cb])
+    >>> [r.step for r in cb.reports]
+    [1, 6]
+    """
+
+    def __init__(self, every: int = 1, *, thresholds: Thresholds | None = None, theory: bool = False,
+                 updates: bool = True, stop_on: Sequence[str] = (), on_report: Callable[[ProbeReport], None] | None = None,
+                 layers: Sequence[str] | None = None, activations: Iterable[type] = ()):
+        if not isinstance(every, int) or every < 1:
+            raise ConfigError(f"ProbeCallback: every must be an integer >= 1; got every={every!r}")
+        from .verdict import LABELS
+
+        bad = [s for s in stop_on if s not in LABELS]
+        if bad:
+            raise ConfigError(f"ProbeCallback: stop_on must be verdict labels ({', '.join(LABELS)}); got {bad}")
+        self.every, self.thresholds, self.theory, self.updates = every, thresholds or Thresholds(), theory, updates
+        self.stop_on, self.on_report = tuple(stop_on), on_report
+        self._layers, self._acts = layers, tuple(activations)
+        self.probe: Probe | None = None
+        self.reports: list[ProbeReport] = []
+        self._recording = False
+        self._before: dict[str, Tensor] = {}
+
+    def on_fit_start(self, state: TrainState) -> None:
+        self.probe = Probe(state.model, layers=self._layers, thresholds=self.thresholds, activations=self._acts)
+
+    def on_batch(self, state: TrainState, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+        if state.step % self.every == 0 and self.probe is not None:
+            self.probe.clear()
+            self.probe.attach()
+            self._recording = True
+        return x, y
+
+    def on_after_backward(self, state: TrainState) -> None:
+        if self._recording and self.updates and self.probe is not None:
+            with torch.no_grad():
+                self._before = {n: m.weight.detach().clone() for n, m in self.probe._layers
+                                if isinstance(m._parameters.get("weight"), Tensor)}
+
+    def _finish(self, state: TrainState, **meta: Any) -> None:
+        assert self.probe is not None
+        self.probe.detach()
+        self._recording = False
+        ratios = None
+        if self._before:
+            with torch.no_grad():
+                ratios = {}
+                for n, m in self.probe._layers:
+                    w0 = self._before.get(n)
+                    if w0 is not None:
+                        den = float(w0.norm())
+                        ratios[n] = float((m.weight.detach() - w0).norm()) / den if den > 0 else math.nan
+            self._before = {}
+        try:
+            rep = self.probe.report(theory=self.theory, update_ratios=ratios, step=state.step, loss=state.loss)
+        except Exception:  # nothing recorded (e.g. the forward pass raised): no report
+            return
+        rep.meta.update(meta)
+        self.reports.append(rep)
+        state.extra["probe"] = rep
+        if self.on_report is not None:
+            self.on_report(rep)
+        if rep.label in self.stop_on and not state.stop:
+            state.stop, state.stop_reason = True, f"probe: {rep.summary()}"
+
+    def on_step_end(self, state: TrainState) -> None:
+        if self._recording:
+            self._finish(state)
+
+    def on_fit_end(self, state: TrainState) -> None:
+        if self._recording and self.probe is not None:  # the recording step never finished (non-finite loss)
+            self._before = {}
+            self._finish(state, diverged=state.history.diverged)
+        if self.probe is not None:
+            self.probe.detach()
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One summary row per report: step, loss, verdict, first bad layer, extremes."""
+        out = []
+        def mx(r: ProbeReport, key: str) -> float:
+            vals = [v for v in r.column(key) if v is not None and v == v]
+            return max(vals) if vals else math.nan
+
+        for r in self.reports:
+
+            fb = r.first_bad
+            out.append({"step": r.step, "loss": r.loss, "label": r.label,
+                        "first_bad": fb["index"] if fb else None, "direction": fb["direction"] if fb else None,
+                        "max_fwd_ratio": mx(r, "fwd_ratio"), "max_bwd_ratio": mx(r, "bwd_ratio"),
+                        "max_grad_to_weight": mx(r, "grad_to_weight"), "max_update_ratio": mx(r, "update_ratio"),
+                        "diverged": bool(r.meta.get("diverged", False))})
+        return out

@@ -1,0 +1,66 @@
+"""The probe's figure: forward and backward variance per layer, measured vs. theory (log scale)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from .report import ProbeReport
+
+__all__ = ["plot_profile"]
+
+
+def plot_profile(reports: ProbeReport | Sequence[ProbeReport], path: str | Path, *,
+                 labels: Sequence[str] | None = None, title: str = "") -> Path:
+    """Two panels: E[h²] of each layer's output (forward) and E[(∂L/∂h)²] (backward).
+
+    Measured values are solid lines with dots, the mean-field prediction dashed, both
+    relative to the input (forward) and to the last layer (backward). Several reports
+    (e.g. one per init scheme) share the panels.
+    """
+    from ..plot import new_figure, save_figure
+
+    reps = [reports] if isinstance(reports, ProbeReport) else list(reports)
+    names = list(labels) if labels is not None else [r.meta.get("label", f"net {i + 1}") for i, r in enumerate(reps)]
+    fig, (af, ab) = new_figure(2, size=(5.4, 3.8))
+    for i, (r, name) in enumerate(zip(reps, names)):
+        color = f"C{i % 10}"
+        idx = [row.index for row in r.layers]
+        fwd = [row.fwd_ratio ** 2 for row in r.layers]
+        af.semilogy(idx, fwd, "o-", color=color, ms=3, label=f"{name} measured")
+        th = [row.theory_fwd_ratio ** 2 if row.theory_fwd_ratio is not None else float("nan") for row in r.layers]
+        if any(v == v for v in th):
+            af.semilogy(idx, th, "--", color=color, alpha=0.8, label=f"{name} theory")
+        bwd = [row.bwd_ratio ** 2 for row in r.layers]
+        if any(v == v for v in bwd):
+            ab.semilogy(idx, bwd, "o-", color=color, ms=3, label=f"{name} measured")
+            tb = [row.theory_bwd_ratio ** 2 if row.theory_bwd_ratio is not None else float("nan") for row in r.layers]
+            if any(v == v for v in tb):
+                ab.semilogy(idx, tb, "--", color=color, alpha=0.8, label=f"{name} theory")
+        fb = r.first_bad
+        if fb is not None:
+            ax = af if fb["direction"] == "forward" else ab
+            ax.axvline(fb["index"], color=color, lw=0.8, ls=":")
+    t = r.thresholds
+    for ax in (af, ab):
+        ax.axhspan(t.explode ** 2, 1e300, color="red", alpha=0.06)
+        ax.axhspan(1e-300, t.vanish ** 2, color="blue", alpha=0.06)
+        ax.set_xlabel("layer (execution order)")
+    _limits(af)
+    _limits(ab)
+    af.set_ylabel("E[h²] / E[x²]  (forward)")
+    ab.set_ylabel("E[δ²] / E[δ_last²]  (backward)")
+    af.set_title(f"{title} forward".strip())
+    ab.set_title(f"{title} backward".strip())
+    af.legend(fontsize=7)
+    if ab.lines:
+        ab.legend(fontsize=7)
+    return save_figure(fig, path)
+
+
+def _limits(ax) -> None:
+    import math
+
+    ys = [y for line in ax.lines for y in line.get_ydata() if y == y and 0 < y < math.inf]
+    if ys:
+        ax.set_ylim(min(min(ys) / 10, 1e-5), max(max(ys) * 10, 1e5))
