@@ -1,0 +1,429 @@
+"""`initialize`: apply a scheme to every Linear/Conv of any model, with the right gain and fan.
+
+For each ``nn.Linear`` / ``nn.Conv1d/2d/3d`` the activation that follows it is found
+
+- in a (nested) ``nn.Sequential`` by module order — exact;
+- in any other model by ``torch.fx`` symbolic tracing: the layer's output is followed
+  through shape-only and normalization ops (dropout, norm layers, pooling, flatten,
+  view/reshape) to the first activation module or function (``nn.ReLU``, ``F.relu``,
+  ``torch.tanh``, ``x.sigmoid()``, ...);
+- if tracing fails (data-dependent control flow), by module registration order, marked
+  ``"module order (unverified)"``.
+
+A layer whose output feeds another Linear/Conv or the model output has no activation
+("identity", gain 1). A layer whose output goes anywhere else (a residual add, two
+different activations, a custom op) is **unresolved**: it is initialized as if linear
+(gain 1) and listed in ``report.unresolved`` with the reason. Other modules with weights
+(embeddings, transposed convs, norm layers) are left untouched and listed in ``report.skipped``
+when their weight has ≥ 2 dims.
+
+Gain rules: a scheme with an ``activation`` parameter (``auto``, ``kaiming_*``,
+``critical``) receives the found activation; a scheme with a ``gain`` parameter
+(``xavier_*``, ``orthogonal``) receives the activation's forward gain (`initreg.init.gain`),
+unless ``gains=False`` or the config sets it; other schemes take their params as given.
+Biases are zeroed (``zero_bias=True``), except by ``critical`` (``N(0, σ_b²)``) and ``torch``
+(untouched).
+
+>>> net = torch.nn.Sequential(torch.nn.Linear(20, 30), torch.nn.Tanh(), torch.nn.Linear(30, 2))
+>>> rep = initialize(net, "auto", generator=torch.Generator().manual_seed(0))
+>>> [(r.name, r.activation) for r in rep]
+[('0', 'tanh'), ('2', 'identity')]
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import operator
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..errors import ConfigError
+from ..nn.activations import activation_of_module
+from ..registry import validate_params
+from .fan import fan_in_and_fan_out
+from .gain import gain as activation_gain
+from .schemes import inits, kaiming_normal_
+
+__all__ = ["LayerInfo", "LayerReport", "InitReport", "resolve_layers", "initialize", "auto_", "torch_default_",
+           "WEIGHTED"]
+
+WEIGHTED = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
+_TRANSPARENT = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout, nn.BatchNorm1d, nn.BatchNorm2d,
+                nn.BatchNorm3d, nn.LayerNorm, nn.GroupNorm, nn.InstanceNorm1d, nn.InstanceNorm2d, nn.InstanceNorm3d,
+                nn.Flatten, nn.Unflatten, nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d, nn.AvgPool1d, nn.AvgPool2d,
+                nn.AvgPool3d, nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d, nn.AdaptiveMaxPool1d,
+                nn.AdaptiveMaxPool2d, nn.AdaptiveMaxPool3d)
+_FN_ACT: dict[Any, str] = {F.relu: "relu", torch.relu: "relu", torch.tanh: "tanh", F.tanh: "tanh",
+                           torch.sigmoid: "sigmoid", F.sigmoid: "sigmoid", F.gelu: "gelu", F.silu: "silu",
+                           F.selu: "selu", torch.selu: "selu", F.mish: "mish", F.softplus: "softplus",
+                           F.elu: "elu", F.leaky_relu: "leaky_relu", F.relu_: "relu", torch.relu_: "relu"}
+_FN_SHAPE = {torch.flatten, torch.reshape, F.dropout, F.max_pool1d, F.max_pool2d, F.max_pool3d, F.avg_pool1d,
+             F.avg_pool2d, F.avg_pool3d, F.adaptive_avg_pool1d, F.adaptive_avg_pool2d, torch.squeeze, torch.unsqueeze,
+             F.batch_norm, F.layer_norm, F.group_norm, F.dropout1d, F.dropout2d}
+_METHOD_ACT = {"relu": "relu", "relu_": "relu", "tanh": "tanh", "tanh_": "tanh", "sigmoid": "sigmoid",
+               "sigmoid_": "sigmoid"}
+_METHOD_SHAPE = {"view", "reshape", "flatten", "contiguous", "squeeze", "unsqueeze", "permute", "transpose"}
+
+
+@dataclass
+class LayerInfo:
+    """A Linear/Conv layer and the activation found after it."""
+
+    name: str
+    module: nn.Module
+    fan_in: int
+    fan_out: int
+    activation: dict[str, Any] | None  # None: unresolved
+    resolved_by: str  # "sequential", "fx", "module order (unverified)", or "unresolved: <why>"
+
+    @property
+    def activation_name(self) -> str:
+        if self.activation is None:
+            return "?"
+        extra = ", ".join(f"{k}={v}" for k, v in self.activation.items() if k != "name")
+        return self.activation["name"] + (f"({extra})" if extra else "")
+
+
+@dataclass
+class LayerReport:
+    """What `initialize` did to one layer."""
+
+    name: str
+    kind: str
+    shape: tuple[int, ...]
+    fan_in: int
+    fan_out: int
+    activation: str
+    resolved_by: str
+    scheme: str
+    gain: float | None
+    std: float  # the std of the weight after init
+    bias: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class InitReport(list):
+    """A list of :class:`LayerReport` plus ``unresolved`` and ``skipped`` layer names."""
+
+    def __init__(self, rows=(), scheme: str = "", unresolved: list[str] | None = None,
+                 skipped: list[str] | None = None):
+        super().__init__(rows)
+        self.scheme = scheme
+        self.unresolved = list(unresolved or [])
+        self.skipped = list(skipped or [])
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [asdict(r) for r in self]
+
+    def table(self) -> str:
+        """A plain-text table (one line per layer)."""
+        head = f"{'layer':<20} {'shape':<18} {'fan_in':>7} {'fan_out':>7} {'activation':<22} {'scheme':<16} {'gain':>6} {'std':>9}"
+        lines = [head, "-" * len(head)]
+        for r in self:
+            g = "" if r.gain is None else f"{r.gain:.3f}"
+            lines.append(f"{r.name:<20} {str(tuple(r.shape)):<18} {r.fan_in:>7} {r.fan_out:>7} {r.activation:<22} "
+                         f"{r.scheme:<16} {g:>6} {r.std:>9.4g}")
+        if self.unresolved:
+            lines.append("unresolved (initialized as linear): " + ", ".join(self.unresolved))
+        if self.skipped:
+            lines.append("skipped (not Linear/Conv): " + ", ".join(self.skipped))
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.table()
+
+
+# ---- resolving the activation after each layer -----------------------------------------------
+
+def _is_pure_sequential(model: nn.Module) -> bool:
+    if not isinstance(model, nn.Sequential):
+        return False
+    return all(_is_pure_sequential(c) if isinstance(c, nn.Sequential) else
+               (not any(True for _ in c.children()) or _is_leaf_like(c)) for c in model.children())
+
+
+def _is_leaf_like(m: nn.Module) -> bool:
+    return isinstance(m, WEIGHTED) or activation_of_module(m) is not None or isinstance(m, _TRANSPARENT)
+
+
+def _leaves(model: nn.Module) -> Iterator[tuple[str, nn.Module]]:
+    for name, m in model.named_modules():
+        if not any(True for _ in m.children()) or isinstance(m, WEIGHTED):
+            if name:
+                yield name, m
+            elif not any(True for _ in model.children()):
+                yield name, m
+
+
+def _by_order(model: nn.Module, how: str) -> list[LayerInfo]:
+    leaves = list(_leaves(model))
+    out = []
+    for i, (name, m) in enumerate(leaves):
+        if not isinstance(m, WEIGHTED):
+            continue
+        act, why = {"name": "identity"}, how
+        for _, nxt in leaves[i + 1:]:
+            a = activation_of_module(nxt)
+            if a is not None:
+                act = a
+                break
+            if isinstance(nxt, WEIGHTED):
+                break
+            if isinstance(nxt, _TRANSPARENT):
+                continue
+            act, why = None, f"unresolved: followed by {type(nxt).__name__}"
+            break
+        fi, fo = fan_in_and_fan_out(m.weight)
+        out.append(LayerInfo(name, m, fi, fo, act, why))
+    return out
+
+
+class _Tracer(torch.fx.Tracer):
+    def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
+        if activation_of_module(m) is not None or isinstance(m, WEIGHTED):
+            return True
+        return super().is_leaf_module(m, qualname)
+
+
+def _fn_activation(node) -> dict[str, Any] | None:
+    name = _FN_ACT.get(node.target)
+    if name is None:
+        return None
+    if name == "leaky_relu":
+        slope = node.args[1] if len(node.args) > 1 else node.kwargs.get("negative_slope", 0.01)
+        return {"name": name, "negative_slope": float(slope)}
+    if name == "elu":
+        alpha = node.args[1] if len(node.args) > 1 else node.kwargs.get("alpha", 1.0)
+        return {"name": name, "alpha": float(alpha)}
+    if name == "gelu" and node.kwargs.get("approximate", "none") != "none":
+        return None
+    if name == "softplus" and (len(node.args) > 1 or node.kwargs.get("beta", 1) != 1):
+        return None
+    return {"name": name}
+
+
+def _follow(node, modules: dict[str, nn.Module], seen: int = 0) -> tuple[dict[str, Any] | None, str]:
+    """The activation reached from ``node``'s output, or (None, why)."""
+    users = list(node.users)
+    if not users:
+        return {"name": "identity"}, "fx"
+    found: list[tuple[dict[str, Any] | None, str]] = []
+    for u in users:
+        found.append(_classify(u, node, modules, seen))
+    first = found[0]
+    if any(f[0] != first[0] for f in found[1:]):
+        return None, "unresolved: output used by several different ops"
+    return first
+
+
+def _classify(u, src, modules, seen) -> tuple[dict[str, Any] | None, str]:
+    if seen > 50:
+        return None, "unresolved: too deep"
+    if u.op == "output":
+        return {"name": "identity"}, "fx"
+    if u.op == "call_module":
+        m = modules[u.target]
+        a = activation_of_module(m)
+        if a is not None:
+            return a, "fx"
+        if isinstance(m, WEIGHTED):
+            return {"name": "identity"}, "fx"
+        if isinstance(m, _TRANSPARENT):
+            return _follow(u, modules, seen + 1)
+        return None, f"unresolved: feeds {type(m).__name__}"
+    if u.op == "call_function":
+        a = _fn_activation(u)
+        if a is not None and u.args and u.args[0] is src:
+            return a, "fx"
+        if u.target in _FN_SHAPE and u.args and u.args[0] is src:
+            return _follow(u, modules, seen + 1)
+        fname = getattr(u.target, "__name__", str(u.target))
+        if u.target in (operator.add, operator.iadd, torch.add):
+            return None, "unresolved: residual add"
+        return None, f"unresolved: feeds {fname}"
+    if u.op == "call_method":
+        if u.target in _METHOD_ACT and u.args and u.args[0] is src:
+            return {"name": _METHOD_ACT[u.target]}, "fx"
+        if u.target in _METHOD_SHAPE and u.args and u.args[0] is src:
+            return _follow(u, modules, seen + 1)
+        return None, f"unresolved: feeds .{u.target}()"
+    return None, f"unresolved: feeds {u.op}"
+
+
+def resolve_layers(model: nn.Module, method: Literal["auto", "fx", "order"] = "auto") -> list[LayerInfo]:
+    """Each Linear/Conv of ``model`` (forward order for Sequential/fx) with its activation.
+
+    >>> net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.BatchNorm2d(8), torch.nn.ReLU())
+    >>> [(i.name, i.activation_name, i.resolved_by) for i in resolve_layers(net)]
+    [('0', 'relu', 'sequential')]
+    """
+    if not isinstance(model, nn.Module):
+        raise ConfigError(f"initialize needs an nn.Module; got {type(model).__name__}")
+    if method not in ("auto", "fx", "order"):
+        raise ConfigError(f"method must be one of auto, fx, order; got method={method!r}")
+    if method == "order":
+        return _by_order(model, "module order (unverified)")
+    if method == "auto" and _is_pure_sequential(model):
+        return _by_order(model, "sequential")
+    if method == "auto" and isinstance(model, WEIGHTED):
+        fi, fo = fan_in_and_fan_out(model.weight)
+        return [LayerInfo("", model, fi, fo, {"name": "identity"}, "single layer")]
+    try:
+        graph = _Tracer().trace(model)
+    except Exception as e:  # data-dependent control flow etc.
+        if method == "fx":
+            raise ConfigError(f"initialize: torch.fx could not trace {type(model).__name__}: {e}") from None
+        return _by_order(model, "module order (unverified)")
+    modules = dict(model.named_modules())
+    out, done = [], set()
+    for node in graph.nodes:
+        if node.op == "call_module" and isinstance(modules.get(node.target), WEIGHTED):
+            m = modules[node.target]
+            act, how = _follow(node, modules)
+            if node.target in done:  # a shared layer called twice: both uses must agree
+                prev = next(i for i in out if i.name == node.target)
+                if prev.activation != act:
+                    prev.activation, prev.resolved_by = None, "unresolved: shared layer with different activations"
+                continue
+            done.add(node.target)
+            fi, fo = fan_in_and_fan_out(m.weight)
+            out.append(LayerInfo(node.target, m, fi, fo, act, how))
+    for name, m in modules.items():  # layers fx never called (dead code): report them, unresolved
+        if isinstance(m, WEIGHTED) and name not in done and name:
+            fi, fo = fan_in_and_fan_out(m.weight)
+            out.append(LayerInfo(name, m, fi, fo, None, "unresolved: not reached by the traced forward"))
+    return out
+
+
+# ---- the model-level schemes ----------------------------------------------------------------------
+
+def auto_(tensor: torch.Tensor, activation: str | dict | Callable = "identity", *,
+          generator: torch.Generator | None = None) -> torch.Tensor:
+    """The default: ``N(0, g(f)²/fan_in)`` with ``g`` the forward gain of the activation that
+    follows the layer (He et al. 2015 generalized; LeCun normal for an output layer, He for
+    ReLU, ``1/√E[tanh(z)²] ≈ 1.59`` for tanh, LeCun for SELU).
+
+    >>> w = auto_(torch.empty(300, 300), "relu", generator=torch.Generator().manual_seed(0))
+    >>> round(w.var().item() * 300, 1)
+    2.0
+    """
+    return kaiming_normal_(tensor, activation=activation, mode="fan_in", generator=generator)
+
+
+def torch_default_(tensor: torch.Tensor) -> torch.Tensor:
+    """Leave the tensor as it is (PyTorch's own init: legacy uniform for Linear/Conv weights
+    *and* biases).
+
+    >>> torch_default_(torch.ones(2))
+    tensor([1., 1.])
+    """
+    return tensor
+
+
+def _auto_var(shape, activation="identity"):
+    from .schemes import kaiming_std
+
+    return kaiming_std(shape, activation, "fan_in") ** 2
+
+
+def _register_model_schemes() -> None:
+    from .schemes import _VARIANCE
+
+    inits.register("auto", auto_, description="N(0, g(f)^2/fan_in), g = forward gain of the activation found after "
+                   "each layer (the default)", kind="tensor")
+    _VARIANCE["auto"] = _auto_var
+    inits.register("torch", torch_default_, description="keep PyTorch's own init (legacy uniform weights and biases)",
+                   kind="keep")
+
+
+_register_model_schemes()
+
+
+def initialize(model: nn.Module, scheme: str | dict[str, Any] = "auto", *, generator: torch.Generator | None = None,
+               zero_bias: bool = True, gains: bool = True, data: torch.Tensor | None = None,
+               method: Literal["auto", "fx", "order"] = "auto", warn: bool = True) -> InitReport:
+    """Initialize every Linear/Conv of ``model`` in place; return a per-layer report.
+
+    Args:
+        scheme: a registered name (``initreg init``) or ``{"name": ..., **params}``, e.g.
+            ``{"name": "normal", "std": 0.01}``; ``"torch"`` leaves everything untouched.
+        generator: the random source (none: torch's global RNG).
+        zero_bias: set biases to 0 (ignored by ``critical``, which draws ``N(0, σ_b²)``,
+            and ``torch``).
+        gains: give ``xavier_*``/``orthogonal`` the activation's forward gain.
+        data: a batch of inputs, needed by ``lsuv``.
+        method: how to find activations (``auto``: Sequential order, else ``torch.fx``).
+        warn: warn (once) when some layers could not be resolved.
+    """
+    cfg = {"name": scheme} if isinstance(scheme, str) else dict(scheme)
+    if not isinstance(cfg, dict) or "name" not in cfg:
+        raise ConfigError(f"init must be a scheme name or {{'name': ..., **params}}; got {scheme!r}")
+    name = cfg.pop("name")
+    fn = inits.get(name)
+    kind = inits.meta(name).get("kind", "tensor")
+    if kind == "model":  # lsuv: needs data, walks the model itself
+        if data is None:
+            raise ConfigError(f"init scheme {name!r} needs a data batch: initialize(model, {name!r}, data=x)")
+        params = validate_params(fn, cfg, where=f"init scheme {name!r}", supplied={"model", "data", "generator"})
+        return fn(model, data, generator=generator, zero_bias=zero_bias, method=method, **params)
+    layers = resolve_layers(model, method)
+    sig = inspect.signature(fn).parameters
+    params = validate_params(fn, cfg, where=f"init scheme {name!r}", supplied={"tensor", "generator"})
+    rows, unresolved = [], []
+    for info in layers:
+        w = info.module.weight
+        act = info.activation if info.activation is not None else {"name": "identity"}
+        if info.activation is None:
+            unresolved.append(f"{info.name or '(model)'} ({info.resolved_by.removeprefix('unresolved: ')})")
+        p = dict(params)
+        g = None
+        if "activation" in sig and "activation" not in p:
+            p["activation"] = act
+        elif "gain" in sig and "gain" not in p and gains:
+            p["gain"] = g = activation_gain(act, mode="forward")
+        if "gain" in p and p["gain"] is not None:
+            g = float(p["gain"])
+        elif "activation" in sig and name != "critical":
+            mode = p.get("mode", "fan_in")
+            g = activation_gain(p["activation"], mode="backward" if mode == "fan_out" else "forward")
+        if "generator" in sig:
+            p["generator"] = generator
+        extra: dict[str, Any] = {}
+        bias_note = "kept"
+        if kind == "keep":
+            pass
+        else:
+            fn(w, **p)
+            b = getattr(info.module, "bias", None)
+            if name == "critical":
+                from .critical import critical_point
+
+                cp = critical_point(p["activation"], q_star=p.get("q_star"), sigma_b=p.get("sigma_b"))
+                g = cp.sigma_w
+                extra = {"q_star": cp.q_star, "sigma_w": cp.sigma_w, "sigma_b": cp.sigma_b, "chi1": cp.chi1}
+                if b is not None:
+                    with torch.no_grad():
+                        b.normal_(0.0, cp.sigma_b, generator=generator)
+                    bias_note = f"N(0, {cp.sigma_b:.3g}^2)"
+            elif b is not None and zero_bias:
+                with torch.no_grad():
+                    b.zero_()
+                bias_note = "zeros"
+        rows.append(LayerReport(name=info.name, kind=type(info.module).__name__, shape=tuple(w.shape),
+                                fan_in=info.fan_in, fan_out=info.fan_out, activation=info.activation_name,
+                                resolved_by=info.resolved_by, scheme=name, gain=g,
+                                std=float(w.detach().std()) if w.numel() > 1 else math.nan, bias=bias_note, extra=extra))
+    done = {id(i.module) for i in layers}
+    skipped = [n for n, m in model.named_modules() if id(m) not in done and not isinstance(m, WEIGHTED)
+               and isinstance(getattr(m, "weight", None), torch.Tensor) and m.weight.ndim >= 2]
+    if unresolved and warn:
+        warnings.warn(f"initialize: could not find the activation after {len(unresolved)} layer(s); initialized "
+                      f"as linear (gain 1): {', '.join(unresolved)}", stacklevel=2)
+    return InitReport(rows, scheme=name, unresolved=unresolved, skipped=skipped)
