@@ -36,9 +36,14 @@ class TrainConfig(BaseModel):
     evaluate_test: bool = True  # evaluate the test split once at the end
     seed: int = 0  # shuffling and dropout seed
     progress: Literal["auto", "bar", "log", "none"] = "auto"  # auto: a rich bar on a terminal, log lines otherwise
+    device: str = "auto"  # auto | cpu | cuda | cuda:N | mps; a device that is not present is an error
+    precision: Literal["fp32", "bf16", "fp16"] = "fp32"  # autocast precision of forward/loss (weights stay fp32)
+    seeds: int = Field(1, ge=1)  # train this many seeds at once (run/train: model seed + k, train seed + k); see multiseed
 
     @model_validator(mode="after")
     def _check(self) -> TrainConfig:
+        if self.device.split(":")[0] not in ("auto", "cpu", "cuda", "mps"):
+            raise ValueError(f"device must be one of auto, cpu, cuda, cuda:N, mps; got device={self.device!r}")
         if self.nesterov and (self.optimizer != "sgd" or self.momentum <= 0):
             raise ValueError(f"nesterov needs optimizer='sgd' and momentum > 0; got optimizer={self.optimizer!r}, momentum={self.momentum}")
         return self

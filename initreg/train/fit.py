@@ -23,9 +23,14 @@ from ..metrics import accuracy, expected_calibration_error
 from ..registry import format_validation_error
 from .callbacks import Callback, TrainState, overridden
 from .config import TrainConfig
+from .device import autocast, make_scaler, resolve_device
 from .history import History
 
 __all__ = ["fit", "evaluate", "make_optimizer", "make_scheduler", "loss_function", "as_train_config"]
+
+# Off the CPU, `fit` keeps running sums on the device and checks for divergence only when it
+# evaluates (no host sync per step). Tests set this to exercise that path on the CPU.
+_FORCE_LAZY_SYNC = False
 
 
 def as_train_config(config: TrainConfig | Mapping[str, Any] | None) -> TrainConfig:
@@ -139,9 +144,19 @@ class _Progress:
             self.bar.stop()
 
 
-def fit(model: nn.Module, data: Splits, config: TrainConfig | Mapping[str, Any] | None = None,
+def fit(model: nn.Module | Sequence[nn.Module], data: Splits, config: TrainConfig | Mapping[str, Any] | None = None,
         callbacks: Sequence[Callback] = ()) -> History:
     """Train ``model`` on ``data.x_train`` and evaluate on the validation (and test) split.
+
+    A list of K models (or ``config.seeds = K`` with such a list) trains K seeds at once —
+    vectorized where the model allows it — and returns K histories: see
+    `initreg.train.multiseed.fit_seeds`.
+
+    ``config.device`` / ``config.precision`` choose where and in which autocast precision to
+    train (`initreg.train.device`); the model and data are moved to the device once. Off the
+    CPU no per-step host sync happens unless a callback reads per-step values: running sums
+    stay on the device and a non-finite loss is found at the next evaluation (its step is
+    still the first bad one, but the steps in between were taken).
 
     Reproducible: the same model weights, data, config and seed give the identical history
     on CPU (shuffling uses a generator seeded by ``config.seed``; dropout draws from torch's
@@ -160,6 +175,15 @@ def fit(model: nn.Module, data: Splits, config: TrainConfig | Mapping[str, Any] 
     ['acc', 'ece', 'loss']
     """
     cfg = as_train_config(config)
+    if isinstance(model, (list, tuple)) or cfg.seeds > 1:
+        from .multiseed import fit_seeds
+
+        return fit_seeds(model, data, cfg, callbacks=callbacks)  # type: ignore[return-value]
+    dev = resolve_device(cfg.device)
+    if dev.type != "cpu":
+        model.to(dev)
+    if data.x_train.device != dev:
+        data = data.to(dev)
     cbs = list(callbacks)
     hooks = {h: overridden(cbs, h) for h in ("on_fit_start", "on_epoch_start", "on_batch", "on_loss", "on_after_backward",
                                              "on_step_end", "on_evaluate", "on_epoch_end", "on_fit_end")}
@@ -173,6 +197,13 @@ def fit(model: nn.Module, data: Splits, config: TrainConfig | Mapping[str, Any] 
     opt = make_optimizer(model, cfg)
     sched = make_scheduler(opt, cfg, total, steps_per_epoch)
     gen = torch.Generator().manual_seed(cfg.seed)
+    amp = autocast(cfg.precision, dev)
+    scaler = make_scaler(cfg.precision, dev)
+    step_hooks = any(hooks[h] for h in ("on_batch", "on_loss", "on_after_backward", "on_step_end"))
+    lazy = (dev.type != "cpu" or _FORCE_LAZY_SYNC) and not step_hooks
+    bad_step = torch.full((), -1, dtype=torch.long, device=dev)  # lazy: first step with a non-finite loss
+    run_loss_t = torch.zeros((), device=dev)
+    run_correct_t = torch.zeros((), dtype=torch.long, device=dev)
     hist = History()
     state = TrainState(model=model, optimizer=opt, scheduler=sched, config=cfg, data=data, history=hist,
                        generator=gen, total_steps=total)
@@ -180,8 +211,26 @@ def fit(model: nn.Module, data: Splits, config: TrainConfig | Mapping[str, Any] 
     t0 = time.perf_counter()
     run_loss, run_correct, run_count = 0.0, 0, 0
 
+    def lazy_diverged() -> bool:
+        """Lazy path: fold the device sums into the floats; True (and stop) on a non-finite loss."""
+        nonlocal run_loss, run_correct
+        b = int(bad_step)
+        if b >= 0:
+            hist.diverged, hist.diverged_step = True, b
+            state.stop, state.stop_reason = True, f"non-finite loss at step {b}"
+            state.step = b
+            return True
+        run_loss, run_correct = float(run_loss_t), int(run_correct_t)
+        state.loss = run_loss / max(run_count, 1)
+        return False
+
     def do_eval() -> None:
         nonlocal run_loss, run_correct, run_count
+        if lazy:
+            if lazy_diverged():
+                return
+            run_loss_t.zero_()
+            run_correct_t.zero_()
         rec: dict[str, Any] = {"epoch": state.epoch, "step": state.step}
         if cfg.eval_train:
             rec.update({f"train_{k}": v for k, v in evaluate(model, x, y, loss_fn, batch_size=cfg.eval_batch_size, task=data.task).items()})
@@ -215,35 +264,56 @@ def fit(model: nn.Module, data: Splits, config: TrainConfig | Mapping[str, Any] 
                     xb, yb = xs[i * bs:(i + 1) * bs], ys[i * bs:(i + 1) * bs]
                     for cb in hooks["on_batch"]:
                         xb, yb = cb.on_batch(state, xb, yb)
-                    out = model(xb)
-                    loss = loss_fn(out, yb)
-                    lv = loss.item()
-                    for cb in hooks["on_loss"]:
-                        loss = cb.on_loss(state, loss, out, xb, yb)
-                    if not math.isfinite(lv) or not torch.isfinite(loss):
-                        hist.diverged, hist.diverged_step = True, state.step
-                        state.stop, state.stop_reason = True, f"non-finite loss at step {state.step}"
-                        break
+                    with amp:
+                        out = model(xb)
+                        loss = loss_fn(out, yb)
+                    if lazy:
+                        ld = loss.detach()
+                        bad_step = torch.where((bad_step < 0) & ~torch.isfinite(ld), state.step, bad_step)
+                    else:
+                        lv = loss.item()
+                        for cb in hooks["on_loss"]:
+                            loss = cb.on_loss(state, loss, out, xb, yb)
+                        if not math.isfinite(lv) or not torch.isfinite(loss):
+                            hist.diverged, hist.diverged_step = True, state.step
+                            state.stop, state.stop_reason = True, f"non-finite loss at step {state.step}"
+                            break
                     opt.zero_grad(set_to_none=True)
-                    loss.backward()
+                    if scaler is not None:
+                        scaler.scale(loss).backward()
+                        if hooks["on_after_backward"] or cfg.grad_clip is not None:
+                            scaler.unscale_(opt)
+                    else:
+                        loss.backward()
                     for cb in hooks["on_after_backward"]:
                         cb.on_after_backward(state)
                     if cfg.grad_clip is not None:
                         nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-                    opt.step()
+                    if scaler is not None:
+                        scaler.step(opt)
+                        scaler.update()
+                    else:
+                        opt.step()
                     if sched is not None:
                         sched.step()
                     state.step += 1
-                    state.loss = lv
-                    run_loss += lv * len(yb)
                     run_count += len(yb)
-                    if data.task == "classification" and yb.ndim == 1:
-                        run_correct += int((out.argmax(1) == yb).sum())
+                    if lazy:
+                        run_loss_t += ld.float() * len(yb)
+                        if data.task == "classification" and yb.ndim == 1:
+                            run_correct_t += (out.argmax(1) == yb).sum()
+                    else:
+                        state.loss = lv
+                        run_loss += lv * len(yb)
+                        if data.task == "classification" and yb.ndim == 1:
+                            run_correct += int((out.argmax(1) == yb).sum())
                     progress.step()
                     for cb in hooks["on_step_end"]:
                         cb.on_step_end(state)
                     if cfg.eval_every is not None and state.step % eval_every == 0:
                         do_eval()
+                        if hist.diverged:
+                            break
                     if state.stop or state.step >= total:
                         break
                 if hist.diverged:
@@ -256,6 +326,10 @@ def fit(model: nn.Module, data: Splits, config: TrainConfig | Mapping[str, Any] 
                     do_eval()
                 elif cfg.eval_every is not None and finished and state.step % eval_every:
                     do_eval()  # a last record at the very end
+                if hist.diverged:
+                    if completed:
+                        state.epoch -= 1  # lazy path: the epoch did not complete cleanly
+                    break
                 if completed:
                     for cb in hooks["on_epoch_end"]:
                         cb.on_epoch_end(state)

@@ -137,12 +137,18 @@ class RunResult(BaseModel):
     model: torch.nn.Module
     data: Splits
     dir: Path | None
+    histories: list[History] = Field(default_factory=list)  # train.seeds = K > 1: one per seed (history = the first)
+    models: list[torch.nn.Module] = Field(default_factory=list)  # train.seeds = K > 1: one per seed
 
 
 def run(config: RunConfig | Mapping[str, Any], out: str | Path | None = "runs", *,
         callbacks: Sequence[Callback] = (), data: Splits | None = None) -> RunResult:
     """Load data, build and train the model, and (if ``out``) write the run folder."""
     cfg = config if isinstance(config, RunConfig) else load_config(config)
+    if cfg.train.seeds > 1:  # K seeds at once (vectorized where possible): see multiseed
+        from .multiseed import run_seeds
+
+        return run_seeds(cfg, out, callbacks=callbacks, data=data)
     data = data if data is not None else load_data(cfg.data)
     model = build_model(cfg.model, data.input_shape, data.num_outputs, seed=cfg.seed)
     from ..regularize import build_regularizers

@@ -1,0 +1,458 @@
+"""Many seeds at once: K independently initialized, shuffled and dropped-out copies of a
+model trained as one vectorized model.
+
+Small models leave a CPU (or GPU) mostly idle: per-step overhead (Python, op dispatch,
+the optimizer's loops) dominates the matmuls. Stacking the K copies' weights into
+``(K, out, in)`` tensors turns K small matmuls into one batched ``torch.baddbmm`` and K
+optimizer updates into one, so K seeds cost little more than one (measured in
+``bench/bench_seeds.py``: ≈3× for 16 seeds of MNIST-1D's 40-100-100-10 MLP).
+
+Results equal K separate `fit` runs with the same seeds up to float rounding (the batched
+matmul sums in a different order): copy ``k`` shuffles with its own generator seeded
+``seeds[k]`` and draws its dropout masks from a generator seeded ``seeds[k]`` in the same
+order as a separate run draws them from the global RNG. The losses of the copies are
+summed, so each copy's gradient is its own; gradient clipping is per copy.
+
+What can be vectorized: a ``Sequential`` of ``Flatten``, ``Linear``, `LowRankLinear`,
+parameter-free elementwise activations and dropout (``nn.Dropout`` or `initreg.nn.Dropout`
+without its own generator), trained without callbacks. Anything else — BatchNorm (its
+running statistics), LayerNorm, convolutions, callbacks (they see one model) — falls back
+to K sequential `fit` runs, and the result says why (``result.reason``).
+
+>>> from initreg.data import load_data
+>>> from initreg.models import build_model
+>>> d = load_data({"name": "digits", "train_size": 100})
+>>> ms = [build_model({"name": "mlp", "depth": 1, "width": 16}, d.input_shape, 10, seed=s) for s in range(4)]
+>>> hs = fit_seeds(ms, d, {"epochs": 1, "progress": "none"}, seeds=[0, 1, 2, 3])
+>>> len(hs), hs.vectorized
+(4, True)
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..data import Splits
+from ..errors import ConfigError
+from ..metrics import accuracy, expected_calibration_error
+from ..models.low_rank import LowRankLinear
+from .callbacks import Callback
+from .config import TrainConfig
+from .device import autocast, make_scaler, resolve_device
+from .history import History
+
+__all__ = ["SeedsResult", "StackedSequential", "fit_seeds", "run_seeds", "vectorize_reason"]
+
+
+class SeedsResult(list):
+    """K histories (a list), plus whether they were trained vectorized and, if not, why."""
+
+    vectorized: bool = False
+    reason: str | None = None
+
+
+def _is_elementwise(m: nn.Module) -> bool:
+    """A parameter-free module that maps each element independently (checked numerically)."""
+    if any(True for _ in m.parameters()) or any(True for _ in m.buffers()) or any(True for _ in m.children()):
+        return False
+    if type(m).__name__ in ("RReLU", "Dropout", "AlphaDropout", "FeatureAlphaDropout"):
+        return False
+    x = torch.linspace(-3, 3, 24).reshape(2, 3, 4)
+    try:
+        with torch.no_grad():
+            a, b = m(x), m(x.reshape(-1))
+        return a.shape == x.shape and torch.equal(a.reshape(-1), b)
+    except Exception:
+        return False
+
+
+def _dropout_spec(m: nn.Module) -> tuple[float, str] | None:
+    from ..nn.dropout import Dropout
+
+    if isinstance(m, Dropout):
+        return (m.p, m.mode) if m.generator is None else None
+    if type(m) is nn.Dropout:
+        return (m.p, "inverted")
+    return None
+
+
+def vectorize_reason(model: nn.Module, callbacks: Sequence[Callback] = ()) -> str | None:
+    """None if ``model`` can be trained as a stacked K-seed model, else the reason why not."""
+    if callbacks:
+        return f"callbacks ({', '.join(type(c).__name__ for c in callbacks)}) act on one model at a time"
+    if not isinstance(model, nn.Sequential):
+        return f"{type(model).__name__} is not an nn.Sequential"
+    for i, m in enumerate(model):
+        if isinstance(m, nn.Flatten):
+            if i != 0 or m.start_dim != 1 or m.end_dim != -1:
+                return "only a leading Flatten(1, -1) is supported"
+        elif isinstance(m, (nn.Linear, LowRankLinear)) or _dropout_spec(m) is not None:
+            continue
+        elif isinstance(m, nn.modules.batchnorm._BatchNorm):
+            return f"layer {i} ({type(m).__name__}) keeps running statistics per model"
+        elif not _is_elementwise(m):
+            return f"layer {i} ({type(m).__name__}) is not a Linear, dropout or parameter-free elementwise layer"
+    return None
+
+
+class StackedSequential(nn.Module):
+    """K copies of a vectorizable ``Sequential`` with stacked weights ``(K, out, in)``.
+
+    ``forward(x)`` takes ``(K, B, *input_shape)`` (``x.expand(K, ...)`` shares one batch)
+    and returns ``(K, B, outputs)``; in training mode each dropout layer draws copy ``k``'s
+    mask from ``generators[k]``.
+    """
+
+    def __init__(self, models: Sequence[nn.Sequential]):
+        super().__init__()
+        if not models:
+            raise ConfigError("StackedSequential needs at least one model; got an empty list")
+        self.k = len(models)
+        self.ops: list[tuple[str, Any]] = []
+        self.weights = nn.ParameterList()
+        self.generators: list[torch.Generator] | None = None
+
+        def stack(get) -> int:
+            self.weights.append(nn.Parameter(torch.stack([get(m).detach().clone() for m in models])))
+            return len(self.weights) - 1
+
+        ref = models[0]
+        for i, m in enumerate(ref):
+            if isinstance(m, nn.Flatten):
+                self.ops.append(("flatten", None))
+            elif isinstance(m, nn.Linear):
+                w = stack(lambda mm, i=i: mm[i].weight)
+                b = stack(lambda mm, i=i: mm[i].bias) if m.bias is not None else None
+                self.ops.append(("linear", (w, b)))
+            elif isinstance(m, LowRankLinear):
+                w1 = stack(lambda mm, i=i: mm[i].down.weight)
+                self.ops.append(("linear", (w1, None)))
+                w2 = stack(lambda mm, i=i: mm[i].up.weight)
+                b = stack(lambda mm, i=i: mm[i].up.bias) if m.up.bias is not None else None
+                self.ops.append(("linear", (w2, b)))
+            elif (spec := _dropout_spec(m)) is not None:
+                self.ops.append(("dropout", spec))
+            else:
+                self.ops.append(("act", m))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for kind, arg in self.ops:
+            if kind == "flatten":
+                x = x.flatten(2)
+            elif kind == "linear":
+                w = self.weights[arg[0]]
+                if arg[1] is None:
+                    x = torch.bmm(x, w.transpose(1, 2))
+                else:
+                    x = torch.baddbmm(self.weights[arg[1]].unsqueeze(1), x, w.transpose(1, 2))
+            elif kind == "dropout":
+                p, mode = arg
+                if p == 0:
+                    continue
+                keep = 1.0 - p
+                if not self.training:
+                    x = x if mode == "inverted" else x * keep
+                    continue
+                if self.generators is None:
+                    raise RuntimeError("StackedSequential in training mode needs .generators (one per copy)")
+                mask = torch.stack([torch.empty(x.shape[1:], dtype=x.dtype, device=x.device).bernoulli_(keep, generator=g)
+                                    for g in self.generators])
+                x = x * mask / keep if mode == "inverted" else x * mask
+            else:
+                x = arg(x)
+        return x
+
+    @torch.no_grad()
+    def write_back(self, models: Sequence[nn.Sequential]) -> None:
+        """Copy copy ``k``'s weights into ``models[k]``."""
+        it = iter(self.weights)
+        for i, m in enumerate(models[0]):
+            params: list[Callable[[nn.Module], torch.Tensor]] = []
+            if isinstance(m, nn.Linear):
+                params = [lambda mm, i=i: mm[i].weight] + ([lambda mm, i=i: mm[i].bias] if m.bias is not None else [])
+            elif isinstance(m, LowRankLinear):
+                params = [lambda mm, i=i: mm[i].down.weight, lambda mm, i=i: mm[i].up.weight]
+                params += [lambda mm, i=i: mm[i].up.bias] if m.up.bias is not None else []
+            for get in params:
+                w = next(it)
+                for k, mm in enumerate(models):
+                    get(mm).copy_(w[k])
+
+
+def _losses(kind: str, ls: float, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Per-copy mean loss ``(K,)`` of outputs ``(K, B, C)`` against targets ``(K, B, ...)``."""
+    k, b = out.shape[:2]
+    if kind == "cross_entropy":
+        per = F.cross_entropy(out.reshape(k * b, -1).float(), y.reshape(k * b), label_smoothing=ls, reduction="none")
+        return per.view(k, b).mean(1)
+    if kind == "mse":
+        yy = y.reshape(out.shape) if y.numel() == out.numel() else y
+        return ((out.float() - yy) ** 2).reshape(k, -1).mean(1)
+    raise ConfigError(f"loss must be 'auto', 'cross_entropy' or 'mse'; got loss={kind!r}")
+
+
+def _clip_per_copy(params: Sequence[torch.Tensor], max_norm: float) -> None:
+    """``clip_grad_norm_`` applied to each copy's slice separately (same formula as torch)."""
+    grads = [p.grad for p in params if p.grad is not None]
+    if not grads:
+        return
+    k = grads[0].shape[0]
+    norms = torch.sqrt(sum((g.reshape(k, -1).double() ** 2).sum(1) for g in grads)).float()
+    coef = torch.clamp(max_norm / (norms + 1e-6), max=1.0)
+    for g in grads:
+        g.mul_(coef.view(-1, *([1] * (g.ndim - 1))))
+
+
+def fit_seeds(models: nn.Module | Sequence[nn.Module], data: Splits, config: TrainConfig | Mapping[str, Any] | None = None,
+              *, seeds: Sequence[int] | None = None,
+              callbacks: Sequence[Callback] | Callable[[int], Sequence[Callback]] = ()) -> SeedsResult:
+    """Train K models (K = ``len(models)``) with train seeds ``seeds`` (default
+    ``config.seed + k``); vectorized if `vectorize_reason` allows, else one `fit` each.
+
+    ``callbacks`` may be a factory ``k -> callbacks`` so each sequential run gets fresh ones.
+    The models are trained in place (like `fit`). Returns a `SeedsResult` of K histories.
+    """
+    from .fit import _Progress, as_train_config, fit, loss_function, make_optimizer, make_scheduler
+
+    cfg = as_train_config(config)
+    if isinstance(models, nn.Module):
+        raise ConfigError(f"train.seeds={cfg.seeds} needs {cfg.seeds} independently built models; got one model. "
+                          "Pass a list of models (or use initreg.train.run, which builds them)")
+    models = list(models)
+    if not models:
+        raise ConfigError("fit_seeds needs at least one model; got an empty list")
+    if cfg.seeds not in (1, len(models)):
+        raise ConfigError(f"train.seeds={cfg.seeds} but {len(models)} models were given; they must match")
+    seeds = list(seeds) if seeds is not None else [cfg.seed + k for k in range(len(models))]
+    if len(seeds) != len(models):
+        raise ConfigError(f"seeds has {len(seeds)} entries but {len(models)} models were given; they must match")
+    one = cfg.model_copy(update={"seeds": 1})
+    cb_for = callbacks if callable(callbacks) else (lambda k: callbacks)
+    reason = vectorize_reason(models[0], cb_for(0))
+    if reason is None and len({_signature(m) for m in models}) > 1:
+        reason = "the models differ in architecture"
+    res = SeedsResult()
+    if reason is not None or len(models) == 1:
+        if reason is not None and len(models) > 1:
+            warnings.warn(f"training {len(models)} seeds sequentially: {reason}", stacklevel=2)
+        for k, (m, s) in enumerate(zip(models, seeds)):
+            res.append(fit(m, data, one.model_copy(update={"seed": s}), callbacks=cb_for(k)))
+        res.vectorized, res.reason = False, reason or "one seed"
+        return res
+
+    dev = resolve_device(cfg.device)
+    if data.x_train.device != dev:
+        data = data.to(dev)
+    K = len(models)
+    net = StackedSequential(models).to(dev)
+    gens = [torch.Generator().manual_seed(s) for s in seeds]  # shuffling (CPU, like fit)
+    dgens = [torch.Generator(device=dev).manual_seed(s) for s in seeds]  # dropout masks
+    net.generators = dgens
+    x, y = data.x_train, data.y_train
+    n = len(x)
+    bs = min(one.batch_size, n)
+    steps_per_epoch = n // bs if one.drop_last else math.ceil(n / bs)
+    total = one.steps if one.steps is not None else one.epochs * steps_per_epoch
+    eval_every = one.eval_every or steps_per_epoch
+    loss_fn = loss_function(one, data.task)
+    kind = one.loss if one.loss != "auto" else ("cross_entropy" if data.task == "classification" else "mse")
+    opt = make_optimizer(net, one)
+    sched = make_scheduler(opt, one, total, steps_per_epoch)
+    amp = autocast(one.precision, dev)
+    scaler = make_scaler(one.precision, dev)
+    hists = [History() for _ in range(K)]
+    active = torch.ones(K, dtype=torch.bool)
+    step, epoch = 0, 0
+    classify = data.task == "classification" and y.ndim == 1
+    run_loss = torch.zeros(K, dtype=torch.float64)
+    run_correct = torch.zeros(K, dtype=torch.long, device=dev)
+    run_count = 0
+    progress = _Progress(one.progress, total, f"train {K} seeds")
+    t0 = time.perf_counter()
+
+    def per_copy_eval(xe: torch.Tensor, ye: torch.Tensor) -> list[dict[str, float]]:
+        if len(xe) == 0:
+            return [{} for _ in range(K)]
+        net.eval()
+        try:
+            with torch.no_grad():
+                chunks = [xe[i:i + one.eval_batch_size] for i in range(0, len(xe), one.eval_batch_size)]
+                out = torch.cat([net(c.unsqueeze(0).expand(K, *c.shape)) for c in chunks], 1)
+        finally:
+            net.train()
+        res_k: list[dict[str, float]] = []
+        for k in range(K):
+            if not active[k]:  # diverged: its weights are meaningless now
+                res_k.append({})
+                continue
+            r = {"loss": float(loss_fn(out[k], ye))}
+            if data.task == "classification":
+                r["acc"] = accuracy(out[k], ye)
+                r["ece"] = expected_calibration_error(F.softmax(out[k].float(), dim=1), ye)
+            res_k.append(r)
+        return res_k
+
+    def do_eval() -> None:
+        nonlocal run_loss, run_correct, run_count
+        base = {"epoch": epoch, "step": step}
+        tr = per_copy_eval(x, y) if one.eval_train else None
+        va = per_copy_eval(data.x_val, data.y_val)
+        lr = opt.param_groups[0]["lr"]
+        secs = time.perf_counter() - t0
+        correct = run_correct.tolist()
+        for k in range(K):
+            if not active[k]:
+                continue
+            rec: dict[str, Any] = dict(base)
+            if tr is not None:
+                rec.update({f"train_{a}": v for a, v in tr[k].items()})
+            elif run_count:
+                rec["train_loss"] = float(run_loss[k]) / run_count
+                if classify:
+                    rec["train_acc"] = correct[k] / run_count
+            rec.update({f"val_{a}": v for a, v in va[k].items()})
+            rec["lr"], rec["seconds"] = lr, secs
+            hists[k].records.append(rec)
+        progress.report(hists[int(active.nonzero()[0])].records[-1] if active.any() else base)
+        run_loss = torch.zeros(K, dtype=torch.float64)
+        run_correct.zero_()
+        run_count = 0
+
+    net.train()
+    try:
+        while step < total and bool(active.any()):
+            perms = torch.stack([torch.randperm(n, generator=g) for g in gens]).to(dev)
+            for i in range(steps_per_epoch):
+                idx = perms[:, i * bs:(i + 1) * bs]
+                xb, yb = x[idx], y[idx]
+                with amp:
+                    out = net(xb)
+                    losses = _losses(kind, one.label_smoothing, out, yb)
+                lv = losses.detach().cpu()
+                finite = torch.isfinite(lv)
+                newly = active & ~finite
+                if newly.any():
+                    for k in newly.nonzero().flatten().tolist():
+                        h = hists[k]
+                        h.diverged, h.diverged_step = True, step
+                        h.stop_reason = f"non-finite loss at step {step}"
+                        h.steps, h.epochs = step, epoch
+                    active &= finite
+                    if not active.any():
+                        break
+                mask = active.to(dev)
+                total_loss = torch.where(mask, losses, torch.zeros_like(losses)).sum()
+                opt.zero_grad(set_to_none=True)
+                if scaler is not None:
+                    scaler.scale(total_loss).backward()
+                    if one.grad_clip is not None:
+                        scaler.unscale_(opt)
+                else:
+                    total_loss.backward()
+                if one.grad_clip is not None:
+                    _clip_per_copy(list(net.parameters()), one.grad_clip)
+                if scaler is not None:
+                    scaler.step(opt)
+                    scaler.update()
+                else:
+                    opt.step()
+                if sched is not None:
+                    sched.step()
+                step += 1
+                run_loss += lv.double() * len(idx[0])
+                run_count += idx.shape[1]
+                if classify:
+                    run_correct += (out.argmax(2) == yb).sum(1)
+                progress.step()
+                if one.eval_every is not None and step % eval_every == 0:
+                    do_eval()
+                if step >= total:
+                    break
+            if not active.any():
+                break
+            completed = i == steps_per_epoch - 1
+            finished = step >= total
+            if completed:
+                epoch += 1
+            if one.eval_every is None and (completed or finished):
+                do_eval()
+            elif one.eval_every is not None and finished and step % eval_every:
+                do_eval()
+    finally:
+        progress.close()
+    net.write_back(models)
+    secs = time.perf_counter() - t0
+    for h in hists:
+        if not h.diverged:
+            h.steps, h.epochs = step, epoch
+        h.seconds = secs
+    if one.evaluate_test:
+        for k, r in enumerate(per_copy_eval(data.x_test, data.y_test)):
+            if not hists[k].diverged:
+                hists[k].test = r
+    res.extend(hists)
+    res.vectorized, res.reason = True, None
+    return res
+
+
+def _signature(m: nn.Module) -> tuple:
+    return tuple((n, tuple(p.shape)) for n, p in m.named_parameters()) + tuple(type(c).__name__ for c in m)
+
+
+def run_seeds(cfg: Any, out: Any = "runs", *, callbacks: Sequence[Callback] = (), data: Splits | None = None):
+    """`initreg.train.run` for ``train.seeds = K``: K models (model seed ``cfg.seed + k``,
+    train seed ``cfg.train.seed + k``) trained by `fit_seeds`.
+
+    The run folder holds ``config.yaml``, ``metrics.json`` (per-seed summaries, mean ± 95% CI
+    of the test metrics, whether the seeds ran vectorized and if not why) and one
+    ``seed-<k>/`` folder per seed with its ``history.csv``, ``metrics.json`` and ``model.pt``.
+    """
+    import datetime as _dt
+    from pathlib import Path
+
+    import yaml
+
+    from ..data import load_data
+    from ..models import build_model
+    from ..regularize import build_regularizers
+    from ..utils.io import atomic_write, environment_info, write_json, write_text
+    from ..utils.stats import mean_ci
+    from .run import RunResult
+
+    data = data if data is not None else load_data(cfg.data)
+    K = cfg.train.seeds
+    models = [build_model(cfg.model, data.input_shape, data.num_outputs, seed=cfg.seed + k) for k in range(K)]
+
+    def cbs(k: int) -> list[Callback]:
+        return build_regularizers(cfg.regularize) + list(callbacks)
+
+    hists = fit_seeds(models, data, cfg.train, seeds=[cfg.train.seed + k for k in range(K)], callbacks=cbs)
+    run_dir = None
+    if out is not None:
+        stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        name = cfg.name or f"{cfg.model['name']}-{cfg.data.name}-{K}seeds-{stamp}"
+        run_dir = Path(out) / name
+        run_dir.mkdir(parents=True, exist_ok=True)
+        resolved = cfg.model_dump(mode="json")
+        resolved["_meta"] = {"environment": environment_info(), "created": stamp, "data": data.describe()}
+        write_text(run_dir / "config.yaml", yaml.safe_dump(resolved, sort_keys=False))
+        summary: dict[str, Any] = {"seeds": K, "vectorized": hists.vectorized, "reason": hists.reason,
+                                   "per_seed": [h.summary() for h in hists]}
+        tests = [h.test for h in hists if h.test]
+        if tests:
+            summary["test"] = {m: mean_ci([t[m] for t in tests]) for m in tests[0]}
+        write_json(run_dir / "metrics.json", summary)
+        for k, (h, m) in enumerate(zip(hists, models)):
+            sd = run_dir / f"seed-{k}"
+            h.write_csv(sd / "history.csv")
+            write_json(sd / "metrics.json", h.summary())
+            atomic_write(sd / "model.pt", lambda t, m=m: torch.save(m.state_dict(), t))
+    return RunResult(history=hists[0], model=models[0], data=data, dir=run_dir, histories=list(hists), models=models)

@@ -1,0 +1,142 @@
+"""K seeds at once equal K separate `fit` runs (to float rounding), or fall back and say why."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from initreg.data import load_data
+from initreg.errors import ConfigError
+from initreg.models import build_model
+from initreg.train import fit, load_config, run
+from initreg.train.multiseed import StackedSequential, fit_seeds, vectorize_reason
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_data({"name": "digits", "train_size": 240})
+
+
+def _models(d, mc, k, base=0):
+    return [build_model(mc, d.input_shape, d.num_outputs, seed=base + s) for s in range(k)]
+
+
+def _close(a, b, rel=1e-5):
+    return math.isclose(a, b, rel_tol=rel, abs_tol=1e-6)
+
+
+def _assert_same(seq, vec, rel=1e-5):
+    assert len(seq) == len(vec)
+    for hs, hv in zip(seq, vec):
+        assert len(hs.records) == len(hv.records)
+        for rs, rv in zip(hs.records, hv.records):
+            assert set(rs) == set(rv)
+            for key in rs:
+                if key != "seconds":
+                    assert _close(rs[key], rv[key], rel), (key, rs[key], rv[key])
+        assert (hs.test is None) == (hv.test is None)
+        for key in hs.test or {}:
+            assert _close(hs.test[key], hv.test[key], rel), (key, hs.test[key], hv.test[key])
+        assert (hs.diverged, hs.diverged_step, hs.steps, hs.epochs) == (hv.diverged, hv.diverged_step, hv.steps, hv.epochs)
+
+
+@pytest.mark.parametrize("mc,tc", [
+    # dropout (own masks per copy) + input dropout, Adam, clipping (per copy), label smoothing, a last partial batch
+    ({"name": "mlp", "depth": 2, "width": 24, "dropout": 0.3, "input_dropout": 0.1, "init": "torch"},
+     {"epochs": 3, "batch_size": 50, "grad_clip": 0.5, "label_smoothing": 0.1}),
+    # a LowRankLinear bottleneck, tanh, SGD + Nesterov + cosine schedule, eval every 7 steps, classic dropout
+    ({"name": "mlp", "depth": 2, "width": 16, "activation": "tanh", "bottleneck": 4, "dropout": 0.2,
+      "dropout_mode": "classic", "init": "torch"},
+     {"optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "nesterov": True, "schedule": "cosine", "steps": 20,
+      "eval_every": 7, "eval_train": True}),
+])
+def test_vectorized_equals_separate_runs(digits, mc, tc):
+    k, seeds = 3, [11, 12, 13]
+    tc = {**tc, "progress": "none"}
+    seq = [fit(m, digits, {**tc, "seed": s}) for m, s in zip(_models(digits, mc, k), seeds)]
+    models = _models(digits, mc, k)
+    vec = fit_seeds(models, digits, tc, seeds=seeds)
+    assert vec.vectorized and vec.reason is None
+    _assert_same(seq, vec)
+    # the trained weights are written back into the caller's models
+    ref = _models(digits, mc, k)
+    for m, s, r in zip(models, seeds, ref):
+        fit(r, digits, {**tc, "seed": s})
+        for p, q in zip(m.parameters(), r.parameters()):
+            torch.testing.assert_close(p, q, rtol=1e-4, atol=1e-5)
+
+
+def test_copies_are_independent(digits):
+    # different seeds give different dropout masks and shuffles: the copies' losses differ
+    hs = fit_seeds(_models(digits, {"name": "mlp", "depth": 1, "width": 8, "dropout": 0.5}, 2, base=5) * 1, digits,
+                   {"epochs": 1, "progress": "none"}, seeds=[0, 1])
+    assert hs[0].records[-1]["train_loss"] != hs[1].records[-1]["train_loss"]
+
+
+def test_one_copy_diverging_leaves_the_others_alone(digits):
+    mc = {"name": "mlp", "depth": 1, "width": 8}
+    models = _models(digits, mc, 3)
+    with torch.no_grad():
+        models[1][1].weight.fill_(float("inf"))
+    tc = {"epochs": 2, "progress": "none"}
+    vec = fit_seeds(models, digits, tc, seeds=[0, 1, 2])
+    assert vec.vectorized
+    assert vec[1].diverged and vec[1].diverged_step == 0 and vec[1].test is None
+    bad = _models(digits, mc, 3)
+    with torch.no_grad():
+        bad[1][1].weight.fill_(float("inf"))
+    seq = [fit(m, digits, {**tc, "seed": s}) for m, s in zip(bad, [0, 1, 2])]
+    _assert_same(seq, vec)
+
+
+def test_batchnorm_falls_back_to_sequential_and_says_why(digits):
+    mc = {"name": "mlp", "depth": 1, "width": 8, "norm": "batch"}
+    assert "running statistics" in vectorize_reason(_models(digits, mc, 1)[0])
+    tc = {"epochs": 1, "progress": "none"}
+    with pytest.warns(UserWarning, match="sequentially: layer 2 \\(BatchNorm1d\\) keeps running statistics"):
+        vec = fit_seeds(_models(digits, mc, 2), digits, tc, seeds=[3, 4])
+    assert not vec.vectorized and "BatchNorm1d" in vec.reason
+    seq = [fit(m, digits, {**tc, "seed": s}) for m, s in zip(_models(digits, mc, 2), [3, 4])]
+    for a, b in zip(seq, vec):  # the fallback *is* separate runs: identical
+        assert [r["val_loss"] for r in a.records] == [r["val_loss"] for r in b.records]
+
+
+def test_vectorize_reason_names_the_layer():
+    assert vectorize_reason(torch.nn.Sequential(torch.nn.Linear(3, 3), torch.nn.Softmax(dim=1))).startswith("layer 1 (Softmax)")
+    assert vectorize_reason(torch.nn.Linear(3, 3)) == "Linear is not an nn.Sequential"
+    assert vectorize_reason(torch.nn.Sequential(torch.nn.Linear(3, 3), torch.nn.GELU())) is None
+
+
+def test_stacked_forward_matches_each_model():
+    ms = [torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(6, 5), torch.nn.ReLU(), torch.nn.Linear(5, 2))
+          for _ in range(3)]
+    x = torch.randn(4, 2, 3)
+    out = StackedSequential(ms).eval()(x.unsqueeze(0).expand(3, *x.shape))
+    for k, m in enumerate(ms):
+        torch.testing.assert_close(out[k], m(x), rtol=1e-5, atol=1e-6)
+
+
+def test_errors(digits):
+    m = _models(digits, {"name": "mlp", "depth": 1, "width": 8}, 2)
+    with pytest.raises(ConfigError, match="train.seeds=3 needs 3 independently built models; got one model"):
+        fit(m[0], digits, {"seeds": 3, "progress": "none"})
+    with pytest.raises(ConfigError, match="train.seeds=3 but 2 models were given"):
+        fit(m, digits, {"seeds": 3, "progress": "none"})
+    with pytest.raises(ConfigError, match="seeds has 1 entries but 2 models"):
+        fit_seeds(m, digits, {"progress": "none"}, seeds=[0])
+
+
+def test_fit_with_a_list_and_run_with_seeds(digits, tmp_path):
+    hs = fit(_models(digits, {"name": "mlp", "depth": 1, "width": 8}, 2), digits, {"epochs": 1, "progress": "none"})
+    assert len(hs) == 2 and hs.vectorized
+    cfg = load_config({"data": {"name": "digits", "train_size": 240}, "model": {"name": "mlp", "depth": 1, "width": 8},
+                       "train": {"epochs": 1, "seeds": 3, "seed": 7, "progress": "none"}, "seed": 2})
+    res = run(cfg, tmp_path)
+    assert len(res.histories) == 3 and (res.dir / "seed-2" / "model.pt").exists()
+    # seed k of the run = model seed 2 + k, train seed 7 + k
+    one = fit(build_model(cfg.model, digits.input_shape, 10, seed=3), digits, {"epochs": 1, "seed": 8, "progress": "none"})
+    assert _close(one.records[-1]["val_loss"], res.histories[1].records[-1]["val_loss"])
