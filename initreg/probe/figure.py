@@ -14,7 +14,8 @@ def plot_profile(reports: ProbeReport | Sequence[ProbeReport], path: str | Path,
                  labels: Sequence[str] | None = None, title: str = "") -> Path:
     """Two panels: E[h²] of each layer's output (forward) and E[(∂L/∂h)²] (backward).
 
-    Measured values are solid lines with dots, the mean-field prediction dashed, both
+    Measured values are solid lines with dots, the mean-field prediction dashed, the
+    across-batch signal (what the verdict's *signal* ratio uses) dotted; all
     relative to the input (forward) and to the last layer (backward). Several reports
     (e.g. one per init scheme) share the panels.
     """
@@ -28,6 +29,9 @@ def plot_profile(reports: ProbeReport | Sequence[ProbeReport], path: str | Path,
         idx = [row.index for row in r.layers]
         fwd = [row.fwd_ratio ** 2 for row in r.layers]
         af.semilogy(idx, fwd, "o-", color=color, ms=3, label=f"{name} measured")
+        sig = [row.signal_ratio ** 2 for row in r.layers]
+        if any(v == v and v > 0 for v in sig):
+            af.semilogy(idx, sig, ":", color=color, alpha=0.6, label=f"{name} across-batch signal")
         th = [row.theory_fwd_ratio ** 2 if row.theory_fwd_ratio is not None else float("nan") for row in r.layers]
         if any(v == v for v in th):
             af.semilogy(idx, th, "--", color=color, alpha=0.8, label=f"{name} theory")
@@ -43,11 +47,11 @@ def plot_profile(reports: ProbeReport | Sequence[ProbeReport], path: str | Path,
             ax.axvline(fb["index"], color=color, lw=0.8, ls=":")
     t = r.thresholds
     for ax in (af, ab):
-        ax.axhspan(t.explode ** 2, 1e300, color="red", alpha=0.06)
-        ax.axhspan(1e-300, t.vanish ** 2, color="blue", alpha=0.06)
+        lo, hi = _limits(ax)
+        ax.axhspan(t.explode ** 2, hi, color="red", alpha=0.06)
+        ax.axhspan(lo, t.vanish ** 2, color="blue", alpha=0.06)
+        ax.set_ylim(lo, hi)
         ax.set_xlabel("layer (execution order)")
-    _limits(af)
-    _limits(ab)
     af.set_ylabel("E[h²] / E[x²]  (forward)")
     ab.set_ylabel("E[δ²] / E[δ_last²]  (backward)")
     af.set_title(f"{title} forward".strip())
@@ -58,9 +62,9 @@ def plot_profile(reports: ProbeReport | Sequence[ProbeReport], path: str | Path,
     return save_figure(fig, path)
 
 
-def _limits(ax) -> None:
+def _limits(ax) -> tuple[float, float]:
     import math
 
     ys = [y for line in ax.lines for y in line.get_ydata() if y == y and 0 < y < math.inf]
-    if ys:
-        ax.set_ylim(min(min(ys) / 10, 1e-5), max(max(ys) * 10, 1e5))
+    lo, hi = (min(ys), max(ys)) if ys else (1.0, 1.0)
+    return max(min(lo / 10, 1e-5), 1e-300), min(max(hi * 10, 1e5), 1e300)

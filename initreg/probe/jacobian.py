@@ -47,7 +47,7 @@ def jacobian_singular_values(model: nn.Module, x: Tensor, *, max_samples: int = 
             def f(v: Tensor) -> Tensor:
                 return model(v.unsqueeze(0)).squeeze(0)
 
-            j = torch.func.jacrev(f)(xi)
+            j = torch.func.jacrev(f)(xi).detach()
             out_n = j.numel() // xi.numel()
             s = torch.linalg.svdvals(j.reshape(out_n, xi.numel()).double())
             svs.append([float(v) for v in s])

@@ -123,20 +123,29 @@ class ProbeReport:
 
         return write_json(path, self.to_dict())
 
-    def table(self, title: str = "signal propagation, layer by layer"):
-        """A rich ``Table`` of the key per-layer numbers and verdicts."""
+    def table(self, title: str = "signal propagation, layer by layer", *, wide: bool = False):
+        """A rich ``Table``: per layer the forward ratio (measured, theory), the signal ratio,
+        dead and saturated units, the backward ratio (measured, theory) and the verdict;
+        ``wide`` adds the output std, the gradient RMS and ‖∇W‖/‖W‖."""
+        from rich import box
         from rich.table import Table
 
-        t = Table(title=title)
-        for col in ("#", "layer", "kind", "act", "out std", "fwd ×", "theory ×", "signal ×", "dead", "sat.",
-                    "grad rms", "bwd ×", "theory ×", "‖∇W‖/‖W‖", "verdict"):
-            t.add_column(col, justify="left" if col in ("layer", "kind", "act", "verdict") else "right")
+        t = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
+        cols = ["#", "layer", "act", "fwd ×", "theory", "signal ×", "dead", "sat.", "bwd ×", "theory", "verdict"]
+        if wide:
+            cols[3:3] = ["out std"]
+            cols[-1:-1] = ["grad rms", "‖∇W‖/‖W‖"]
+        for col in cols:
+            t.add_column(col, justify="left" if col in ("layer", "act", "verdict") else "right")
         style = {"healthy": "green", "vanishing": "cyan", "exploding": "red", "saturated": "yellow", "dead": "magenta"}
         for r in self.layers:
-            t.add_row(str(r.index), r.name, r.kind, r.activation or "-", _fmt(r.std), _fmt(r.fwd_ratio),
-                      _fmt(r.theory_fwd_ratio), _fmt(r.signal_ratio), _pct(r.dead), _pct(r.saturated),
-                      _fmt(r.grad_rms), _fmt(r.bwd_ratio), _fmt(r.theory_bwd_ratio), _fmt(r.grad_to_weight),
-                      f"[{style.get(r.verdict, 'white')}]{r.verdict}[/]")
+            cells = [str(r.index), r.name, r.activation or "-", _fmt(r.fwd_ratio), _fmt(r.theory_fwd_ratio),
+                     _fmt(r.signal_ratio), _pct(r.dead), _pct(r.saturated), _fmt(r.bwd_ratio),
+                     _fmt(r.theory_bwd_ratio), f"[{style.get(r.verdict, 'white')}]{r.verdict}[/]"]
+            if wide:
+                cells[3:3] = [_fmt(r.std)]
+                cells[-1:-1] = [_fmt(r.grad_rms), _fmt(r.grad_to_weight)]
+            t.add_row(*cells)
         return t
 
 
@@ -145,7 +154,7 @@ def _fmt(v: float | None) -> str:
         return "-"
     if math.isinf(v):
         return "inf"
-    return f"{v:.3g}" if 1e-3 <= abs(v) < 1e4 or v == 0 else f"{v:.1e}"
+    return f"{v:.2g}" if 1e-2 <= abs(v) < 1e3 or v == 0 else f"{v:.0e}"
 
 
 def _pct(v: float | None) -> str:
