@@ -51,8 +51,7 @@ def loss_function(cfg: TrainConfig, task: str):
         ls = cfg.label_smoothing
 
         def ce(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-            if y.ndim == 2:  # soft targets (mixup, distillation)
-                return torch.sum(-y * F.log_softmax(out, dim=1), dim=1).mean()
+            # y: class indices (N,) or soft targets (N, K) (mixup, distillation); smoothing applies to both
             return F.cross_entropy(out, y, label_smoothing=ls)
 
         return ce
