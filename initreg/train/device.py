@@ -25,7 +25,8 @@ import torch
 
 from ..errors import ConfigError
 
-__all__ = ["Device", "Precision", "resolve_device", "autocast", "make_scaler", "available_devices", "cpu_has_bf16"]
+__all__ = ["Device", "Precision", "resolve_device", "autocast", "make_scaler", "available_devices", "cpu_has_bf16",
+           "warn_if_slow"]
 
 Device = Literal["auto", "cpu", "cuda", "mps"]
 Precision = Literal["fp32", "bf16", "fp16"]
@@ -93,3 +94,22 @@ def cpu_has_bf16() -> bool:
     except OSError:
         return False
     return any(f in flags for f in ("avx512_bf16", "amx_bf16"))
+
+
+_warned: set[tuple[str, str]] = set()
+
+
+def warn_if_slow(precision: str, device: torch.device) -> None:
+    """Warn (once per process) when low precision on this CPU will be slower than fp32.
+
+    Without AVX512-BF16 / AMX, oneDNN emulates bf16 (and fp16) matmuls on the CPU: measured
+    5–6× *slower* than fp32 on an AVX2-only EPYC (see docs/speed.md).
+    """
+    import warnings
+
+    if precision == "fp32" or device.type != "cpu" or (precision == "bf16" and cpu_has_bf16()):
+        return
+    if (precision, device.type) not in _warned:
+        _warned.add((precision, device.type))
+        warnings.warn(f"precision={precision!r} on this CPU (no native {precision} matmul instructions) is emulated "
+                      "and usually slower than fp32; results are still correct", stacklevel=3)

@@ -23,7 +23,7 @@ from ..metrics import accuracy, expected_calibration_error
 from ..registry import format_validation_error
 from .callbacks import Callback, TrainState, overridden
 from .config import TrainConfig
-from .device import autocast, make_scaler, resolve_device
+from .device import autocast, make_scaler, resolve_device, warn_if_slow
 from .history import History
 
 __all__ = ["fit", "evaluate", "make_optimizer", "make_scheduler", "loss_function", "as_train_config"]
@@ -197,6 +197,7 @@ def fit(model: nn.Module | Sequence[nn.Module], data: Splits, config: TrainConfi
     sched = make_scheduler(opt, cfg, total, steps_per_epoch)
     gen = torch.Generator().manual_seed(cfg.seed)
     amp = autocast(cfg.precision, dev)
+    warn_if_slow(cfg.precision, dev)
     scaler = make_scaler(cfg.precision, dev)
     step_hooks = any(hooks[h] for h in ("on_batch", "on_loss", "on_after_backward", "on_step_end"))
     lazy = (dev.type != "cpu" or _FORCE_LAZY_SYNC) and not step_hooks

@@ -46,7 +46,7 @@ from ..metrics import accuracy, expected_calibration_error
 from ..models.low_rank import LowRankLinear
 from .callbacks import Callback
 from .config import TrainConfig
-from .device import autocast, make_scaler, resolve_device
+from .device import autocast, make_scaler, resolve_device, warn_if_slow
 from .history import History
 
 __all__ = ["SeedsResult", "StackedSequential", "fit_seeds", "run_seeds", "vectorize_reason"]
@@ -267,6 +267,7 @@ def fit_seeds(models: nn.Module | Sequence[nn.Module], data: Splits, config: Tra
     opt = make_optimizer(net, one)
     sched = make_scheduler(opt, one, total, steps_per_epoch)
     amp = autocast(one.precision, dev)
+    warn_if_slow(one.precision, dev)
     scaler = make_scaler(one.precision, dev)
     hists = [History() for _ in range(K)]
     active = torch.ones(K, dtype=torch.bool)
