@@ -78,5 +78,7 @@ def run(quick: bool = False) -> list[dict]:
 
 
 if __name__ == "__main__":
-    for row in run():
+    import sys
+
+    for row in run(quick="--quick" in sys.argv):
         print(row)

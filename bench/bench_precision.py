@@ -1,0 +1,130 @@
+"""Precision and hardware efficiency on the MLP 784-300-100-10 (batch 128, 1 thread).
+
+Rows:
+- bf16 vs fp32 end to end: `fit` with ``precision="bf16"`` (autocast) vs fp32, interleaved;
+  ratio = fp32 time / bf16 time (the speed-up). Target ≥ 1.5 — reachable only on a CPU with
+  native bf16 (AVX512-BF16 / AMX); elsewhere oneDNN emulates bf16 and it is slower.
+- Peak matmul rate: ``torch.mm`` of 512×512 matrices, fp32 and bf16 (report only).
+- Achieved FLOP/s of a training step (a plain-loop step: forward, cross-entropy, backward,
+  Adam) as a fraction of that peak, fp32 and bf16 (report only). A step is 8 matmuls:
+  3 forward, 3 weight gradients, 2 input gradients = 144 MFLOP at batch 128.
+- The fp32 step vs its matmul-only floor: the same 8 matmuls at the same shapes, timed
+  alone, interleaved with the steps. Target ≤ 1.2.
+
+    python -m bench.bench_precision
+"""
+
+from __future__ import annotations
+
+import copy
+import statistics
+import time
+
+import torch
+import torch.nn.functional as F
+
+from bench._common import interleave, median_ratio, mlp, mnist_like, ratio_row, setup_threads
+
+__all__ = ["run", "step_flops", "peak_matmul"]
+
+SIZES = [784, 300, 100, 10]
+
+
+def step_flops(batch: int, sizes: list[int] = SIZES) -> float:
+    """FLOPs of one training step's matmuls: 2·B·Σ(in·out) forward, the same for weight
+    gradients, and 2·B·in·out for the input gradients of every layer but the first."""
+    pairs = list(zip(sizes[:-1], sizes[1:]))
+    fwd = sum(2 * batch * a * b for a, b in pairs)
+    return 2 * fwd + sum(2 * batch * a * b for a, b in pairs[1:])
+
+
+def peak_matmul(dtype: torch.dtype, n: int = 512, reps: int = 5) -> float:
+    """Best-of-``reps`` ``torch.mm`` rate in FLOP/s for ``n×n`` matrices of ``dtype``."""
+    a, b = torch.randn(n, n).to(dtype), torch.randn(n, n).to(dtype)
+    torch.mm(a, b)
+    best = float("inf")
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        torch.mm(a, b)
+        best = min(best, time.perf_counter() - t0)
+    return 2 * n ** 3 / best
+
+
+def run(quick: bool = False) -> list[dict]:
+    import warnings
+
+    from initreg.train import fit
+    from initreg.train.device import cpu_has_bf16
+
+    warnings.filterwarnings("ignore", message="precision=")
+    setup_threads(1)
+    x, y, splits = mnist_like()
+    bs = 128
+    native = cpu_has_bf16()
+    rows = []
+
+    # 1. bf16 vs fp32 end to end through fit
+    base = mlp(SIZES)
+    init = copy.deepcopy(base.state_dict())
+    cfg = {"epochs": 1, "batch_size": bs, "progress": "none", "evaluate_test": False}
+
+    def v(prec):
+        def f():
+            base.load_state_dict(init)
+            fit(base, splits, {**cfg, "precision": prec})
+        return f
+
+    rounds = 3 if quick else 7
+    t = interleave({"fp32": v("fp32"), "bf16": v("bf16")}, rounds=rounds)
+    r = median_ratio(t["fp32"], t["bf16"])
+    rows.append(ratio_row("bf16 / fp32 end to end (speed-up)", r, "≥ 1.5", r >= 1.5,
+                          f"fit, 1 epoch of mnist5k train {len(splits.x_train)}, batch {bs}, autocast bf16; CPU native bf16: "
+                          f"{'yes' if native else 'no (AVX2 only: oneDNN emulates bf16)'}; {rounds} interleaved rounds"))
+
+    # 2. peaks, achieved rate, floor
+    peak = {dt: peak_matmul(dt, reps=3 if quick else 5) for dt in (torch.float32, torch.bfloat16)}
+    flops = step_flops(bs)
+    model = mlp(SIZES)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    xb, yb = x[:bs], y[:bs]
+    n_steps = 10 if quick else 30
+
+    def steps(prec):
+        def f():
+            for _ in range(n_steps):
+                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=prec == "bf16"):
+                    loss = F.cross_entropy(model(xb), yb)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+        return f
+
+    shapes = [(bs, a, b) for a, b in zip(SIZES[:-1], SIZES[1:])]
+    mats = [(torch.randn(m, k), torch.randn(k, n)) for m, k, n in shapes]  # forward: (B,in)@(in,out)
+    mats += [(torch.randn(k, m), torch.randn(m, n)) for m, k, n in shapes]  # weight grads: (in,B)@(B,out)
+    mats += [(torch.randn(m, n), torch.randn(n, k)) for m, k, n in shapes[1:]]  # input grads: (B,out)@(out,in)
+    assert sum(2 * a.shape[0] * a.shape[1] * b.shape[1] for a, b in mats) == flops
+
+    def floor():
+        for _ in range(n_steps):
+            for a, b in mats:
+                torch.mm(a, b)
+
+    t = interleave({"fp32": steps("fp32"), "floor": floor, "bf16": steps("bf16")}, rounds=rounds + 2)
+    med = {k: statistics.median(v) / n_steps for k, v in t.items()}
+    r_floor = median_ratio(t["fp32"], t["floor"])
+    rows.append(ratio_row("fp32 step / its matmul-only floor", r_floor, "≤ 1.2", r_floor <= 1.2,
+                          f"8 matmuls = {flops / 1e6:.0f} MFLOP per step; step {med['fp32'] * 1e3:.2f} ms, "
+                          f"matmuls alone {med['floor'] * 1e3:.2f} ms"))
+    for name, dt in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
+        achieved = flops / med[name]
+        rows.append(ratio_row(f"{name} step FLOP/s / peak {name} matmul", achieved / peak[dt], "report", None,
+                              f"step {achieved / 1e9:.1f} GFLOP/s; peak torch.mm 512² {peak[dt] / 1e9:.1f} GFLOP/s (1 thread)"))
+    return rows
+
+
+if __name__ == "__main__":
+    import sys
+
+    for row in run(quick="--quick" in sys.argv):
+        print(row)
