@@ -24,7 +24,8 @@ def run(quick: bool = False) -> list[dict]:
         return [ratio_row("initreg lab --quick wall time (s)", float("nan"), "report", None, "skipped (INITREG_BENCH_SKIP_LAB=1)")]
     with tempfile.TemporaryDirectory() as out:
         t0 = time.perf_counter()
-        p = subprocess.run([sys.executable, "-m", "initreg.cli", "lab", "--quick", "--out", out],
+        p = subprocess.run([sys.executable, "-c", "import sys; from initreg.cli import main; sys.exit(main())",
+                            "lab", "--quick", "--out", out],
                            capture_output=True, text=True)
         secs = time.perf_counter() - t0
     status = "ok" if p.returncode == 0 else f"exit {p.returncode}: {(p.stderr or p.stdout).strip().splitlines()[-1:]}"
