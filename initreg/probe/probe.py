@@ -112,6 +112,12 @@ def _f32(t: Tensor) -> Tensor:
     return t.float() if t.dtype in (torch.float16, torch.bfloat16) else t
 
 
+def _overflowed(v: Tensor, t: Tensor) -> bool:
+    """A float32 statistic that overflowed (|x| > ~1e19 squares past float32's max) on CPU:
+    recompute it in float64. On an accelerator the check would force a sync: keep the inf."""
+    return t.device.type == "cpu" and t.dtype != torch.float64 and not bool(torch.isfinite(v))
+
+
 class Probe:
     """Hooks that record per-layer statistics of a model's forward and backward passes.
 
@@ -222,15 +228,21 @@ class Probe:
                 o = _f32(output.detach())
                 s = site.s
                 s.clear()
-                s["mean"] = o.mean()
-                s["var"] = o.var(unbiased=False) if o.numel() > 1 else o.new_tensor(0.0)
-                s["signal_var"] = o.var(dim=0).mean() if o.ndim >= 1 and o.shape[0] > 1 else o.new_tensor(math.nan)
+                self._moments(o, s)
                 site.numel = o.numel()
             if self.grads and output.requires_grad:
                 output.register_hook(self._grad_hook(site))
             self._last = site
 
         return hook
+
+    @staticmethod
+    def _moments(o: Tensor, s: dict[str, Tensor]) -> None:
+        s["mean"] = o.mean()
+        s["var"] = o.var(unbiased=False) if o.numel() > 1 else o.new_tensor(0.0)
+        s["signal_var"] = o.var(dim=0).mean() if o.ndim >= 1 and o.shape[0] > 1 else o.new_tensor(math.nan)
+        if _overflowed(s["var"], o) and bool(torch.isfinite(o).all()):
+            Probe._moments(o.double(), s)
 
     def _on_act(self, module: nn.Module, args: Any, output: Any) -> None:
         site, self._last = self._last, None
@@ -255,7 +267,11 @@ class Probe:
     def _grad_hook(self, site: _Site) -> Callable:
         def hook(g: Tensor) -> None:
             with torch.no_grad():
-                site.s["grad_ms"] = _f32(g.detach()).pow(2).mean()
+                gd = _f32(g.detach())
+                ms = gd.pow(2).mean()
+                if _overflowed(ms, gd):
+                    ms = gd.double().pow(2).mean()
+                site.s["grad_ms"] = ms
                 site.grad_numel = g.numel()
 
         return hook
@@ -265,7 +281,11 @@ class Probe:
 
         def hook(g: Tensor) -> None:
             with torch.no_grad():
-                self._wgrad[key] = (_f32(g.detach()).pow(2).sum(), _f32(w.detach()).pow(2).sum())
+                gd = _f32(g.detach())
+                gs = gd.pow(2).sum()
+                if _overflowed(gs, gd):
+                    gs = gd.double().pow(2).sum()
+                self._wgrad[key] = (gs, _f32(w.detach()).pow(2).sum())
 
         return hook
 
