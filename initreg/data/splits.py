@@ -67,7 +67,16 @@ class Splits:
 
 
 def check_arrays(name: str, x: np.ndarray, y: np.ndarray, num_classes: int | None) -> None:
-    """Reject NaN/Inf inputs, mismatched lengths and labels outside ``[0, num_classes)``."""
+    """Reject malformed data with a message naming the set and the problem.
+
+    Checks: inputs shaped ``(N, features...)``, numeric, finite; as many labels as inputs;
+    class labels 1-D integers in ``[0, num_classes)`` (``num_classes=None``: regression
+    targets shaped ``(N,)`` or ``(N, k)``, finite).
+    """
+    if x.ndim < 2:
+        raise DataError(f"data set {name!r}: inputs must be shaped (N, features...); got shape {tuple(x.shape)}")
+    if not np.issubdtype(x.dtype, np.number) or not np.issubdtype(y.dtype, np.number):
+        raise DataError(f"data set {name!r}: inputs and labels must be numeric; got dtypes {x.dtype} and {y.dtype}")
     if x.shape[0] != y.shape[0]:
         raise DataError(f"data set {name!r}: {x.shape[0]} inputs but {y.shape[0]} labels; they must match")
     if x.shape[0] == 0:
@@ -84,8 +93,11 @@ def check_arrays(name: str, x: np.ndarray, y: np.ndarray, num_classes: int | Non
         lo, hi = int(y.min()), int(y.max())
         if lo < 0 or hi >= num_classes:
             raise DataError(f"data set {name!r}: labels must lie in [0, {num_classes}); got range [{lo}, {hi}]")
-    elif not np.isfinite(y).all():
-        raise DataError(f"data set {name!r}: targets contain NaN/Inf")
+    else:
+        if y.ndim not in (1, 2):
+            raise DataError(f"data set {name!r}: targets must be shaped (N,) or (N, outputs); got shape {tuple(y.shape)}")
+        if not np.isfinite(y).all():
+            raise DataError(f"data set {name!r}: targets contain NaN/Inf")
 
 
 def stratified_split(y: np.ndarray, fractions: tuple[float, ...], rng: np.random.Generator,

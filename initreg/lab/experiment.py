@@ -100,8 +100,12 @@ class Experiment:
         return hashlib.sha256(src.encode()).hexdigest()[:16]
 
     def key(self, quick: bool, seeds: list[int]) -> str:
-        blob = json.dumps({"claim": self.claim, "settings": self.mode_settings(quick), "seeds": seeds,
-                           "source": self.source_hash()}, sort_keys=True, default=str)
+        """The cache key of a run: claim, mode, settings, seeds, the claim's source and the
+        package version. A finished result is reused only under the same key."""
+        from .. import __version__
+
+        blob = json.dumps({"claim": self.claim, "quick": quick, "settings": self.mode_settings(quick), "seeds": seeds,
+                           "source": self.source_hash(), "version": __version__}, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
     def __call__(self, ctx: Context) -> Outcome:

@@ -5,7 +5,9 @@ reported as an error row while the others still run."""
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import importlib
+import io
 import json
 import multiprocessing as mp
 import os
@@ -19,7 +21,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..utils.io import environment_info, write_json
-from .experiment import Context, Experiment, experiments
+from .experiment import Context, Experiment, Outcome, experiments
 
 __all__ = ["discover", "run_lab", "select", "run_one"]
 
@@ -69,12 +71,19 @@ def run_one(claim: str, quick: bool, seeds: list[int], out: str, key: str) -> di
     rec: dict[str, Any] = {"claim": exp.claim, "title": exp.title, "statement": exp.statement,
                            "criterion": exp.criterion, "lecture": list(exp.lecture), "settings": ctx.settings,
                            "seeds": seeds, "quick": quick, "key": key}
+    # The experiment's own output (print, fit's log lines) would interleave with the lab's
+    # table: capture it; an error row keeps its tail.
+    buf = io.StringIO()
     try:
-        o = exp(ctx)
-        rec.update(status="ok", holds=bool(o.holds), numbers=o.numbers, figures=o.figures, notes=o.notes)
+        with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf):
+            o = exp(ctx)
+        if not isinstance(o, Outcome):
+            raise TypeError(f"experiment {claim} must return an Outcome; got {type(o).__name__}")
+        rec.update(status="ok", holds=bool(o.holds), numbers=o.numbers, figures=list(o.figures), notes=o.notes)
     except Exception as e:  # a crashing claim becomes an error row; the lab goes on
+        tail = "\n".join(buf.getvalue().splitlines()[-20:])
         rec.update(status="error", holds=None, numbers={}, figures=[], notes="",
-                   error=f"{type(e).__name__}: {e}", traceback=traceback.format_exc())
+                   error=f"{type(e).__name__}: {e}", traceback=traceback.format_exc() + (f"\noutput:\n{tail}" if tail else ""))
     rec["seconds"] = round(time.perf_counter() - t0, 2)
     if rec["status"] == "ok":
         write_json(cdir / "result.json", rec)  # only finished, successful runs are reused
@@ -147,7 +156,7 @@ def run_lab(only: Sequence[str] | None = None, *, quick: bool = False, seeds: in
             bar.start()
             tid = bar.add_task("lab", total=len(todo), info="")
         try:
-            if n <= 1:
+            if n <= 1:  # in this process (also what tests use)
                 for e, s, key in todo:
                     rec = run_one(e.claim, quick, s, str(out), key)
                     results[e.claim] = rec
@@ -157,8 +166,8 @@ def run_lab(only: Sequence[str] | None = None, *, quick: bool = False, seeds: in
                     if on_result:
                         on_result(rec)
             else:
-                with cf.ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("spawn"),
-                                            initializer=_init_worker) as pool:
+                pool = cf.ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("spawn"), initializer=_init_worker)
+                try:
                     futs = {pool.submit(run_one, e.claim, quick, s, str(out), key): e for e, s, key in todo}
                     for f in cf.as_completed(futs):
                         e = futs[f]
@@ -166,8 +175,9 @@ def run_lab(only: Sequence[str] | None = None, *, quick: bool = False, seeds: in
                             rec = f.result()
                         except Exception as ex:  # the worker died (e.g. killed): report, keep going
                             rec = {"claim": e.claim, "title": e.title, "statement": e.statement, "criterion": e.criterion,
-                                   "status": "error", "holds": None, "numbers": {}, "figures": [], "notes": "",
-                                   "error": f"worker failed: {type(ex).__name__}: {ex}", "seconds": 0.0}
+                                   "lecture": list(e.lecture), "status": "error", "holds": None, "numbers": {},
+                                   "figures": [], "notes": "", "error": f"worker failed: {type(ex).__name__}: {ex}",
+                                   "seconds": 0.0}
                         results[e.claim] = rec
                         save()
                         if bar:
@@ -175,8 +185,14 @@ def run_lab(only: Sequence[str] | None = None, *, quick: bool = False, seeds: in
                             bar.update(tid, info=f"{e.claim} done")
                         if on_result:
                             on_result(rec)
+                except BaseException:  # Ctrl-C: drop the queued claims; finished ones are on disk
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    raise
+                pool.shutdown(wait=True)
         finally:
             if bar:
                 bar.stop()
-    save()
+            save()  # also on Ctrl-C: the report shows what finished
+    else:
+        save()
     return [results[c] for c in order if c in results]
