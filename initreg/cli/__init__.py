@@ -13,6 +13,7 @@ import sys
 from . import basics as _basics  # noqa: F401
 from . import lab as _lab  # noqa: F401
 from . import probe as _probe  # noqa: F401
+from . import sweep as _sweep  # noqa: F401
 from .app import app, console, err_console
 
 __all__ = ["app", "console", "err_console", "main"]
