@@ -30,7 +30,9 @@ test: $(STAMP) wordnet
 lint: $(STAMP)
 	$(BIN)/ruff check initreg tests bench
 
+## Speed benchmarks (ratios, one process each) -> BENCHMARKS.md. Lightning comes from the bench extra.
 bench: $(STAMP)
+	$(BIN)/python -c 'import lightning' 2>/dev/null || $(PIP) -e '.[dev,bench]'
 	$(BIN)/python -m bench.run
 
 clean:
