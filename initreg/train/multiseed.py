@@ -49,7 +49,7 @@ from .config import TrainConfig
 from .device import autocast, make_scaler, resolve_device, warn_if_slow
 from .history import History
 
-__all__ = ["SeedsResult", "StackedSequential", "fit_seeds", "run_seeds", "vectorize_reason"]
+__all__ = ["SeedsResult", "StackedSequential", "fit_seeds", "run_seeds", "train_seeds", "vectorize_reason"]
 
 
 class SeedsResult(list):
@@ -457,3 +457,21 @@ def run_seeds(cfg: Any, out: Any = "runs", *, callbacks: Sequence[Callback] = ()
             write_json(sd / "metrics.json", h.summary())
             atomic_write(sd / "model.pt", lambda t, m=m: torch.save(m.state_dict(), t))
     return RunResult(history=hists[0], model=models[0], data=data, dir=run_dir, histories=list(hists), models=models)
+
+
+def train_seeds(model_config: str | Mapping[str, Any], data: Splits, train_config: TrainConfig | Mapping[str, Any] | None,
+                seeds: Sequence[int], *, callbacks: Sequence[Callback] | Callable[[int], Sequence[Callback]] = ()
+                ) -> tuple[list[nn.Module], SeedsResult]:
+    """Build one model per seed (``build_model(model_config, seed=s)``) and train them with
+    train seed ``s`` — vectorized where possible. For the lab's multi-seed intervals:
+
+    >>> from initreg.data import load_data
+    >>> d = load_data({"name": "digits", "train_size": 100})
+    >>> models, hs = train_seeds({"name": "mlp", "depth": 1, "width": 8}, d, {"epochs": 1, "progress": "none"}, [0, 1])
+    >>> len(models), [h.steps for h in hs]
+    (2, [2, 2])
+    """
+    from ..models import build_model
+
+    models = [build_model(model_config, data.input_shape, data.num_outputs, seed=s) for s in seeds]
+    return models, fit_seeds(models, data, train_config, seeds=list(seeds), callbacks=callbacks)
