@@ -124,12 +124,13 @@ class InitReport(list):
 
     def table(self) -> str:
         """A plain-text table (one line per layer)."""
-        head = f"{'layer':<20} {'shape':<18} {'fan_in':>7} {'fan_out':>7} {'activation':<22} {'scheme':<16} {'gain':>6} {'std':>9}"
+        head = (f"{'layer':<20} {'shape':<18} {'fan_in':>7} {'fan_out':>7} {'activation':<22} {'scheme':<16} "
+                f"{'gain':>6} {'std':>9}  found by")
         lines = [head, "-" * len(head)]
         for r in self:
             g = "" if r.gain is None else f"{r.gain:.3f}"
             lines.append(f"{r.name:<20} {str(tuple(r.shape)):<18} {r.fan_in:>7} {r.fan_out:>7} {r.activation:<22} "
-                         f"{r.scheme:<16} {g:>6} {r.std:>9.4g}")
+                         f"{r.scheme:<16} {g:>6} {r.std:>9.4g}  {r.resolved_by}")
         if self.unresolved:
             lines.append("unresolved (initialized as linear): " + ", ".join(self.unresolved))
         if self.skipped:
@@ -280,7 +281,8 @@ def resolve_layers(model: nn.Module, method: Literal["auto", "fx", "order"] = "a
     except Exception as e:  # data-dependent control flow etc.
         if method == "fx":
             raise ConfigError(f"initialize: torch.fx could not trace {type(model).__name__}: {e}") from None
-        return _by_order(model, "module order (unverified)")
+        why = str(e).splitlines()[0][:80] if str(e) else type(e).__name__
+        return _by_order(model, f"module order (unverified: fx failed: {why})")
     modules = dict(model.named_modules())
     out, done = [], set()
     for node in graph.nodes:
@@ -423,6 +425,12 @@ def initialize(model: nn.Module, scheme: str | dict[str, Any] = "auto", *, gener
     done = {id(i.module) for i in layers}
     skipped = [n for n, m in model.named_modules() if id(m) not in done and not isinstance(m, WEIGHTED)
                and isinstance(getattr(m, "weight", None), torch.Tensor) and m.weight.ndim >= 2]
+    guessed = [i.name for i in layers if i.resolved_by.startswith("module order")]
+    if guessed and warn and method != "order":
+        warnings.warn(f"initialize: torch.fx could not trace {type(model).__name__}; activations of "
+                      f"{', '.join(guessed)} were guessed from module order ({layers[0].resolved_by}); functional "
+                      "activations (F.relu, ...) are invisible to it: pass an explicit scheme config or check the report",
+                      stacklevel=2)
     if unresolved and warn:
         warnings.warn(f"initialize: could not find the activation after {len(unresolved)} layer(s); initialized "
                       f"as linear (gain 1): {', '.join(unresolved)}", stacklevel=2)
