@@ -10,8 +10,8 @@ WordNet synsets (any part of speech, looked up through WordNet's morphology, so 
 finds "dog"), underscores read as spaces, minus the word itself and its base forms
 (never "the same word"). Words are runs of letters, with inner apostrophes or hyphens
 ("don't", "well-known"); everything else — punctuation, digits, spaces — is kept as it is.
-Casing follows the original word: ``UPPER`` → ``UPPER``, ``Title`` → ``Title``, ``lower`` →
-``lower``. Common function words ("the", "is", "a"...: `STOPWORDS`) are left alone by
+Casing follows the original word: ``UPPER`` → ``UPPER``, ``Title`` → capitalized first letter,
+``lower`` → WordNet's own spelling (lower case but for proper nouns). Common function words ("the", "is", "a"...: `STOPWORDS`) are left alone by
 default, as EDA does: WordNet lists "a" as a vitamin and "is" as a form of "exist".
 
 WordNet is looked up on ``nltk.data.path`` (NLTK's own ``wordnet`` data if installed; offline,
@@ -133,8 +133,8 @@ def _match_case(src: str, repl: str) -> str:
     if src.isupper() and len(src) > 1:
         return repl.upper()
     if src[:1].isupper():
-        return repl[:1].upper() + repl[1:].lower()
-    return repl.lower()
+        return repl[:1].upper() + repl[1:]
+    return repl  # as WordNet spells it (proper nouns keep their capitals)
 
 
 def synonym_replace(text: str, p: float = 0.1, *, generator: torch.Generator | None = None, wordnet=None,

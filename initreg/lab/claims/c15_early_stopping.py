@@ -56,6 +56,16 @@ def _one(ctx: Context, seed: int) -> dict[str, Any]:
     }
 
 
+def verdict(runs: list[dict[str, Any]]) -> dict[str, bool]:
+    """The criterion's three parts, each over every seed."""
+    return {
+        "stops at the best-validation epoch": all(r["es_best_epoch"] == r["best_epoch"] for r in runs),
+        "restored model = that epoch's model": all(abs(r["es_test_loss"] - r["curve_test_at_best"]) < 1e-5 for r in runs),
+        f"test loss there >= {MARGIN} lower than at the end": all(
+            math.isfinite(r["es_test_loss"]) and r["es_test_loss"] <= r["end_test_loss"] - MARGIN for r in runs),
+    }
+
+
 @experiment(
     "C15",
     title="Early stopping: best-validation epoch and the test loss there",
@@ -70,12 +80,7 @@ def _one(ctx: Context, seed: int) -> dict[str, Any]:
 def c15(ctx: Context) -> Outcome:
     torch.set_num_threads(1)
     runs = [_one(ctx, s) for s in ctx.seeds]
-    ok = []
-    for r in runs:
-        picks = r["es_best_epoch"] == r["best_epoch"]
-        same = abs(r["es_test_loss"] - r["curve_test_at_best"]) < 1e-5
-        lower = r["es_test_loss"] <= r["end_test_loss"] - MARGIN
-        ok.append(picks and same and lower)
+    parts = verdict(runs)
     fig, axes = new_figure(2)
     for r in runs:
         ep = list(range(1, len(r["val"]) + 1))
@@ -127,5 +132,5 @@ epoch, but the test *accuracy* keeps creeping up while the model overfits in los
 the examples it gets right, and much more confident on those it gets wrong): accuracy at the early-stopping point
 is {numbers['acc_end_minus_es_pp']['mean']:.1f} pp (mean) lower than at the end. Judge early stopping on the loss it
 monitors; monitor `val_acc` if accuracy is what matters."""
-    ok_all = all(ok) and all(math.isfinite(g) for g in gap)
-    return Outcome(holds=ok_all, numbers=numbers, figures=["early_stopping.png"], notes=notes)
+    numbers.update({f"criterion: {k}": v for k, v in parts.items()})
+    return Outcome(holds=all(parts.values()), numbers=numbers, figures=["early_stopping.png"], notes=notes)
