@@ -56,7 +56,7 @@ import torch
 from ..errors import ConfigError
 from ..nn.activations import activation_function
 
-__all__ = ["gauss_hermite", "gauss_expectation", "moments", "gain", "calculate_gain", "TORCH_HEURISTIC_GAINS"]
+__all__ = ["gauss_hermite", "gauss_expectation", "moments", "second_moment", "gain", "calculate_gain", "TORCH_HEURISTIC_GAINS"]
 
 GainMode = Literal["forward", "backward"]
 DEFAULT_NODES = 200
@@ -158,6 +158,18 @@ def moments(activation: str | dict | Callable = "relu", q: float = 1.0, n: int =
     return {"mean": gauss_expectation(f, q, n=n, kinks=k),
             "second_moment": gauss_expectation(lambda x: f(x) ** 2, q, n=n, kinks=k),
             "derivative_second_moment": gauss_expectation(lambda x: d(x) ** 2, q, n=n, kinks=k)}
+
+
+def second_moment(activation: str | dict | Callable = "relu", q: float = 1.0, *, derivative: bool = False,
+                  n: int = DEFAULT_NODES, **params: Any) -> float:
+    """``E[f(√q z)²]`` (or ``E[f′(√q z)²]`` with ``derivative=True``) — one quadrature.
+
+    >>> round(second_moment("relu", 4.0), 12)
+    2.0
+    """
+    f, df, p = activation_function(activation, **params)
+    g = _derivative(f, df) if derivative else f
+    return gauss_expectation(lambda x: g(x) ** 2, q, n=n, kinks=_kinks(activation, p))
 
 
 def gain(activation: str | dict | Callable = "relu", *, mode: GainMode = "forward", q: float = 1.0,

@@ -41,7 +41,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..errors import ConfigError
-from .gain import moments
+from .gain import moments, second_moment
 
 __all__ = ["MeanFieldPrediction", "qmap", "chi1", "fixed_point", "predicted_variances", "model_variances"]
 
@@ -55,12 +55,12 @@ def qmap(q: float, activation: ActivationSpec = "tanh", sigma_w: float = 1.0, si
     >>> round(qmap(1.0, "relu", sigma_w=2 ** 0.5), 12)
     1.0
     """
-    return sigma_w ** 2 * moments(activation, q, **params)["second_moment"] + sigma_b ** 2
+    return sigma_w ** 2 * second_moment(activation, q, **params) + sigma_b ** 2
 
 
 def chi1(q: float, activation: ActivationSpec = "tanh", sigma_w: float = 1.0, **params: Any) -> float:
     """``χ₁ = σ_w² E[f′(√q z)²]``: the mean squared per-layer gradient factor at variance q."""
-    return sigma_w ** 2 * moments(activation, q, **params)["derivative_second_moment"]
+    return sigma_w ** 2 * second_moment(activation, q, derivative=True, **params)
 
 
 def fixed_point(activation: ActivationSpec = "tanh", sigma_w: float = 1.0, sigma_b: float = 0.0, *,

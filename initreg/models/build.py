@@ -12,9 +12,10 @@ from .zoo import models
 
 __all__ = ["build_model", "models_table", "DEFAULT_INIT"]
 
-# The init scheme used when a model config names none. "torch" keeps PyTorch's default;
-# the init package switches this to "auto" (the right gain and fan per layer).
-DEFAULT_INIT = "torch"
+# The init scheme used when a model config names none: "auto" = N(0, g²/fan_in) with g the
+# forward gain of the activation after each layer, biases zero (`initreg.init.initialize`).
+# "torch" keeps PyTorch's own default (legacy uniform weights and biases).
+DEFAULT_INIT = "auto"
 
 
 def build_model(config: str | Mapping[str, Any], input_shape: tuple[int, ...], num_outputs: int,

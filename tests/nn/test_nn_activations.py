@@ -1,0 +1,90 @@
+"""The activation table: derivatives vs autograd, ranges (corrected), modules, errors."""
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from initreg.errors import ConfigError
+from initreg.nn.activations import (
+    BinaryStep,
+    activation_info,
+    activation_of_module,
+    activations,
+    activations_table,
+    make_activation,
+)
+
+PARAMS = {"leaky_relu": [{}, {"negative_slope": 0.3}], "elu": [{}, {"alpha": 0.7}],
+          "binary_step": [{}, {"straight_through": True}]}
+
+
+@pytest.mark.parametrize("name", activations.names())
+def test_derivative_and_formula_match_module(name):
+    info = activation_info(name)
+    for params in PARAMS.get(name, [{}]):
+        mod = make_activation(name, **params).double()
+        x = torch.linspace(-5, 5, 1001, dtype=torch.float64)
+        x = x[x != 0] if info.kink_at_zero else x
+        x = x.clone().requires_grad_(True)
+        y = mod(x)
+        (auto,) = torch.autograd.grad(y.sum(), x)
+        p = info.with_defaults(params)
+        assert torch.allclose(info.df(x.detach(), **p), auto, atol=1e-10, rtol=0)
+        assert torch.allclose(info.f(x.detach(), **p), y.detach(), atol=1e-10, rtol=0)
+
+
+@pytest.mark.parametrize("name", activations.names())
+def test_ranges_hold_on_samples(name):
+    info = activation_info(name)
+    for params in PARAMS.get(name, [{}]):
+        p = info.with_defaults(params)
+        # |x| <= 15: beyond ~19, float64 rounds tanh(x) to exactly ±1 and sigmoid(x) to 1 (open ends)
+        x = torch.cat([torch.linspace(-15, 15, 3001, dtype=torch.float64),
+                       (torch.randn(5000, generator=torch.Generator().manual_seed(0), dtype=torch.float64) * 5).clamp(-15, 15)])
+        with torch.no_grad():
+            y = make_activation(name, **params).double()(x)
+        assert bool(info.range.contains(y, **p).all()), (name, info.range.describe(**p))
+
+
+def test_corrected_ranges_printed():
+    rows = {r["name"]: r for r in activations_table()}
+    assert rows["softplus"]["range"] == "(0, ∞)" and rows["softplus"]["lecture_range"] == "(0, 1)"
+    assert rows["leaky_relu"]["range"] == "(-∞, ∞)" and rows["leaky_relu"]["lecture_range"] == "(-1, 1)"
+    assert rows["elu"]["range"] == "(-1, ∞)" and rows["elu"]["lecture_range"] == "[0, ∞)"
+    assert rows["relu"]["range"] == "[0, ∞)"
+    assert rows["binary_step"]["range"] == "{0, 1}"
+    assert rows["binary_step"]["gain_backward"] == math.inf
+    assert rows["relu"]["gain_forward"] == pytest.approx(math.sqrt(2))
+    assert "linear" not in rows and "swish" not in rows  # aliases are not repeated
+    assert activation_info("elu").range.describe(alpha=2.5) == "(-2.5, ∞)"
+
+
+def test_binary_step_gradients():
+    x = torch.tensor([-2.0, -0.5, 0.0, 0.5, 2.0], requires_grad=True)
+    BinaryStep()(x).sum().backward()
+    assert torch.equal(x.grad, torch.zeros(5))
+    x.grad = None
+    y = BinaryStep(straight_through=True)(x)
+    assert torch.equal(y, torch.tensor([0.0, 0.0, 1.0, 1.0, 1.0]))
+    y.sum().backward()
+    assert torch.equal(x.grad, torch.tensor([0.0, 1.0, 1.0, 1.0, 0.0]))
+
+
+def test_module_round_trip_and_errors():
+    for name in activations.names():
+        for params in PARAMS.get(name, [{}]):
+            cfg = activation_of_module(make_activation(name, **params))
+            assert cfg is not None
+            again = activation_of_module(make_activation(cfg))
+            assert again == cfg
+    assert activation_of_module(nn.Softplus(beta=2)) is None  # not the table's softplus
+    assert activation_of_module(nn.GELU(approximate="tanh")) is None
+    assert activation_of_module(nn.Linear(2, 2)) is None
+    with pytest.raises(ConfigError, match=r"unknown activation 'tanhh' \(did you mean 'tanh'\?\); known: .*sigmoid"):
+        make_activation("tanhh")
+    with pytest.raises(ConfigError, match=r"activation 'leaky_relu': unknown key\(s\) 'alpha'; valid keys: negative_slope"):
+        make_activation("leaky_relu", alpha=0.1)
+    with pytest.raises(ConfigError, match=r"unknown parameter\(s\) \['beta'\]"):
+        activation_info("elu").with_defaults({"beta": 1})
