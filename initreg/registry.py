@@ -152,8 +152,11 @@ def format_validation_error(e: pydantic.ValidationError) -> str:
     """One line per problem: ``field: message (got value)``."""
     parts = []
     for err in e.errors():
-        loc = ".".join(str(x) for x in err["loc"]) or "value"
+        loc = ".".join(str(x) for x in err["loc"])
         msg = str(err["msg"]).removeprefix("Value error, ")
-        got = "" if "got " in msg else f" (got {err.get('input')!r})"
-        parts.append(f"{loc}: {msg}{got}")
+        got = "" if "got " in msg or not loc else f" (got {err.get('input')!r})"
+        if not loc or msg.startswith((f"{loc} ", f"{loc}:")):  # a check across fields, or a message naming it already
+            parts.append(f"{msg}{got}")
+        else:
+            parts.append(f"{loc}: {msg}{got}")
     return "; ".join(parts)

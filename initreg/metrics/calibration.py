@@ -24,9 +24,12 @@ def reliability_bins(probs: torch.Tensor, y: torch.Tensor, bins: int = 15) -> di
     """Per-bin count, mean confidence and accuracy (for ECE and reliability diagrams)."""
     if bins < 1:
         raise ValueError(f"bins must be >= 1; got bins={bins}")
+    if len(probs) != len(y):
+        raise ValueError(f"probs and labels must have the same length; got {len(probs)} and {len(y)}")
     conf, pred = probs.max(1)
     correct = (pred == y).float()
-    idx = torch.clamp((conf * bins).long(), max=bins - 1)  # bin b holds conf in [b/bins, (b+1)/bins)
+    # bin b holds conf in [b/bins, (b+1)/bins); conf = 1 goes to the last bin; NaN to bin 0
+    idx = torch.clamp(torch.nan_to_num(conf * bins, nan=0.0).long(), min=0, max=bins - 1)
     count = torch.bincount(idx, minlength=bins).float()
     conf_sum = torch.bincount(idx, weights=conf, minlength=bins)
     acc_sum = torch.bincount(idx, weights=correct, minlength=bins)
@@ -42,8 +45,8 @@ def expected_calibration_error(probs: torch.Tensor, y: torch.Tensor, bins: int =
     >>> round(expected_calibration_error(p, torch.tensor([0, 1])), 3)  # conf .85 avg, acc .5
     0.35
     """
-    if len(y) == 0:
-        return float("nan")
+    if len(y) == 0 or not bool(torch.isfinite(probs).all()):
+        return float("nan")  # no predictions, or a diverged model's NaN/Inf outputs
     if y.ndim == 2:
         y = y.argmax(1)
     b = reliability_bins(probs.float(), y, bins)

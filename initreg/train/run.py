@@ -37,7 +37,7 @@ class RunConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = None  # run name (default: model-data-timestamp)
-    seed: int = 0  # model init seed; training uses train.seed
+    seed: int = 0  # the run's seed: model init, and train.seed (shuffling, dropout) unless that is set itself
     data: DataConfig = Field(default_factory=DataConfig)
     model: dict[str, Any] = Field(default_factory=lambda: {"name": "mlp"})  # {"name": ..., **params}: `initreg models`
     train: TrainConfig = Field(default_factory=TrainConfig)
@@ -57,6 +57,14 @@ class RunConfig(BaseModel):
                             where=f"regularizer {x['name']!r}")
         return items
 
+    @pydantic.model_validator(mode="after")
+    def _one_seed(self) -> RunConfig:
+        """Entry points seed everything from one seed: a run's ``seed`` also seeds training,
+        unless ``train.seed`` is given explicitly. (``data.seed`` fixes the split on its own.)"""
+        if "seed" in self.model_fields_set and "seed" not in self.train.model_fields_set:
+            self.train.seed = self.seed
+        return self
+
     @pydantic.field_validator("model")
     @classmethod
     def _model(cls, v: dict[str, Any]) -> dict[str, Any]:
@@ -65,6 +73,11 @@ class RunConfig(BaseModel):
         fn = models.get(v["name"])
         validate_params(fn, {k: x for k, x in v.items() if k not in ("name", "init")}, where=f"model {v['name']!r}",
                         supplied={"input_shape", "num_outputs"})
+        if isinstance(v.get("activation"), str):  # names are checked now, not when the model is built
+            from ..nn.activations import activations
+
+            if v["activation"] not in activations:
+                raise ValueError(f"model {v['name']!r}: activation: {activations._unknown(v['activation'])}")
         return v
 
 
@@ -99,6 +112,7 @@ def load_config(source: str | Path | Mapping[str, Any] | None = None, overrides:
             raise ConfigError(f"config file {str(p)!r} is not valid YAML: {str(e).splitlines()[0]}") from None
         if not isinstance(raw, dict):
             raise ConfigError(f"config file {str(p)!r} must hold a mapping at the top level; got {type(raw).__name__}")
+    raw.pop("_meta", None)  # what `run` adds to a run folder's config.yaml (versions, git): not a setting
     raw.setdefault("model", {"name": "mlp"})
     raw = apply_overrides(raw, overrides)
     _check_keys(raw)
@@ -141,6 +155,15 @@ class RunResult(BaseModel):
     models: list[torch.nn.Module] = Field(default_factory=list)  # train.seeds = K > 1: one per seed
 
 
+def _fresh_dir(out: Path, name: str) -> Path:
+    """``out/name``, or ``out/name-2``, ``-3``, ... if taken (two runs in the same second)."""
+    path, i = out / name, 1
+    while path.exists():
+        i += 1
+        path = out / f"{name}-{i}"
+    return path
+
+
 def run(config: RunConfig | Mapping[str, Any], out: str | Path | None = "runs", *,
         callbacks: Sequence[Callback] = (), data: Splits | None = None) -> RunResult:
     """Load data, build and train the model, and (if ``out``) write the run folder."""
@@ -158,11 +181,11 @@ def run(config: RunConfig | Mapping[str, Any], out: str | Path | None = "runs", 
     run_dir = None
     if out is not None:
         stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-        name = cfg.name or f"{cfg.model['name']}-{cfg.data.name}-{stamp}"
-        run_dir = Path(out) / name
+        run_dir = Path(out) / cfg.name if cfg.name else _fresh_dir(Path(out), f"{cfg.model['name']}-{cfg.data.name}-{stamp}")
         run_dir.mkdir(parents=True, exist_ok=True)
         resolved = cfg.model_dump(mode="json")
-        resolved["_meta"] = {"environment": environment_info(), "created": stamp, "data": data.describe()}
+        resolved["_meta"] = {"environment": environment_info(), "created": stamp, "data": data.describe(),
+                             "diverged": hist.diverged}
         write_text(run_dir / "config.yaml", yaml.safe_dump(resolved, sort_keys=False))
         hist.write_csv(run_dir / "history.csv")
         write_json(run_dir / "metrics.json", hist.summary())

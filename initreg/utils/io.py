@@ -15,13 +15,24 @@ __all__ = ["atomic_write", "write_text", "write_json", "environment_info", "git_
 
 
 def atomic_write(path: str | Path, writer: Callable[[str], None]) -> Path:
-    """Call ``writer(tmp_path)``, then rename the temp file onto ``path`` (atomic on POSIX)."""
+    """Call ``writer(tmp_path)``, then rename the temp file onto ``path`` (atomic on POSIX).
+
+    A reader sees the old file or the new one, never a half-written one; if ``writer``
+    raises (or the process is interrupted), the temp file is removed and ``path`` is
+    untouched.
+
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "a.txt"
+    >>> atomic_write(p, lambda t: pathlib.Path(t).write_text("hi")).read_text()
+    'hi'
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
         writer(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual permissions
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -30,15 +41,22 @@ def atomic_write(path: str | Path, writer: Callable[[str], None]) -> Path:
     return path
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_text(path: str | Path, text: str) -> Path:
     return atomic_write(path, lambda t: Path(t).write_text(text, encoding="utf-8"))
 
 
 def _default(o: Any) -> Any:
+    """JSON for what `json` cannot encode: numpy/torch scalars and arrays, sets, paths."""
+    if hasattr(o, "tolist"):  # numpy and torch arrays and scalars (a 0-d tolist() is a Python scalar)
+        return o.tolist()
     if hasattr(o, "item"):
         return o.item()
-    if hasattr(o, "tolist"):
-        return o.tolist()
     if isinstance(o, (set, tuple)):
         return list(o)
     if isinstance(o, Path):
