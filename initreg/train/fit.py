@@ -62,12 +62,16 @@ def loss_function(cfg: TrainConfig, task: str):
 
 def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
     params = [p for p in model.parameters() if p.requires_grad]
+    # foreach: one multi-tensor kernel per update op instead of a Python loop over parameters.
+    # Bit-identical to the loop on the CPU, and 1.3-1.4x faster steps for small MLPs (bench/).
+    fe = True if params else None
     if cfg.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov, weight_decay=cfg.weight_decay)
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov, weight_decay=cfg.weight_decay,
+                               foreach=fe)
     if cfg.optimizer == "adam":
-        return torch.optim.Adam(params, lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay)
+        return torch.optim.Adam(params, lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay, foreach=fe)
     if cfg.optimizer == "adamw":
-        return torch.optim.AdamW(params, lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay)
+        return torch.optim.AdamW(params, lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay, foreach=fe)
     raise ConfigError(f"optimizer must be 'sgd', 'adam' or 'adamw'; got optimizer={cfg.optimizer!r}")
 
 
@@ -274,7 +278,7 @@ def fit(model: nn.Module | Sequence[nn.Module], data: Splits, config: TrainConfi
                         lv = loss.item()
                         for cb in hooks["on_loss"]:
                             loss = cb.on_loss(state, loss, out, xb, yb)
-                        if not math.isfinite(lv) or not torch.isfinite(loss):
+                        if not math.isfinite(lv) or (hooks["on_loss"] and not torch.isfinite(loss)):
                             hist.diverged, hist.diverged_step = True, state.step
                             state.stop, state.stop_reason = True, f"non-finite loss at step {state.step}"
                             break
