@@ -5,8 +5,8 @@ Rows:
   ratio = fp32 time / bf16 time (the speed-up). Target ≥ 1.5 — reachable only on a CPU with
   native bf16 (AVX512-BF16 / AMX); elsewhere oneDNN emulates bf16 and it is slower.
 - Peak matmul rate: ``torch.mm`` of 512×512 matrices, fp32 and bf16 (report only).
-- Achieved FLOP/s of a training step (a plain-loop step: forward, cross-entropy, backward,
-  Adam) as a fraction of that peak, fp32 and bf16 (report only). A step is 8 matmuls:
+- Achieved FLOP/s of a training step (`fit`'s step on one batch: forward, cross-entropy,
+  backward, `fit`'s Adam) as a fraction of that peak, fp32 and bf16 (report only). A step is 8 matmuls:
   3 forward, 3 weight gradients, 2 input gradients = 144 MFLOP at batch 128.
 - The fp32 step vs its matmul-only floor: the same 8 matmuls at the same shapes, timed
   alone, interleaved with the steps. Target ≤ 1.2.
@@ -84,8 +84,10 @@ def run(quick: bool = False) -> list[dict]:
     # 2. peaks, achieved rate, floor
     peak = {dt: peak_matmul(dt, reps=3 if quick else 5) for dt in (torch.float32, torch.bfloat16)}
     flops = step_flops(bs)
+    from initreg.train import TrainConfig, make_optimizer
+
     model = mlp(SIZES)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    opt = make_optimizer(model, TrainConfig(lr=1e-3))  # fit's optimizer (Adam, multi-tensor updates)
     xb, yb = x[:bs], y[:bs]
     n_steps = 10 if quick else 30
 
