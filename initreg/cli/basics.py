@@ -49,15 +49,24 @@ def train_cmd(
     set_: list[str] = typer.Option([], "--set", "-s", help="Override a key: --set train.lr=0.01 (repeatable)."),
     out: Path = typer.Option(Path("runs"), "--out", "-o", help="Folder for the run folder."),
     data_dir: Path | None = typer.Option(None, "--data-dir", help="Folder with local MNIST / Fashion-MNIST / CIFAR-10 files."),
+    teacher: Path | None = typer.Option(None, "--teacher", help="Distill from this trained run folder (config.yaml + model.pt): "
+                                        "adds {name: distill, teacher: RUN_DIR} to regularize."),
+    kd_temperature: float = typer.Option(4.0, "--kd-temperature", help="Distillation temperature T (with --teacher)."),
+    kd_alpha: float = typer.Option(0.9, "--kd-alpha", help="Weight of the soft (teacher) term, in [0, 1] (with --teacher)."),
 ) -> None:
     """Train one model from a config; write config, history, metrics, weights and curves.
 
     Example: initreg train --set data.name=digits --set model.depth=3 --set train.epochs=5
+
+    Example (distillation): initreg train --set model.width=32 --teacher runs/big-teacher --kd-temperature 4
     """
     from ..train import load_config, run
 
     overrides = list(set_) + ([f"data.data_dir={data_dir}"] if data_dir else [])
     cfg = load_config(config, overrides)
+    if teacher is not None:
+        kd = {"name": "distill", "teacher": str(teacher), "temperature": kd_temperature, "alpha": kd_alpha}
+        cfg = load_config({**cfg.model_dump(mode="json"), "regularize": [*cfg.regularize, kd]})
     res = run(cfg, out)
     h = res.history
     console.print(f"[bold]{res.data.describe()}[/]")

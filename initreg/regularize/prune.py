@@ -37,6 +37,7 @@ from __future__ import annotations
 import copy
 import io
 import math
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -201,7 +202,9 @@ def _sparse_state_dict(model: nn.Module) -> dict[str, Any]:
     for k, v in sd.state_dict().items():
         if v.ndim >= 2 and v.is_floating_point():
             w2 = v.reshape(v.shape[0], -1)
-            csr = w2.to_sparse_csr()
+            with warnings.catch_warnings():  # "sparse CSR support is in beta"
+                warnings.simplefilter("ignore")
+                csr = w2.to_sparse_csr()
             crow, col = csr.crow_indices().to(torch.int32), csr.col_indices().to(torch.int32)
             sparse_bytes = csr.values().numel() * v.element_size() + 4 * (crow.numel() + col.numel())
             if sparse_bytes < v.numel() * v.element_size():

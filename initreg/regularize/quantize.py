@@ -340,27 +340,34 @@ def state_dict_bytes(model: nn.Module) -> int:
 
 
 @torch.no_grad()
-def measure_int8(model: nn.Module, x: torch.Tensor, *, repeats: int = 20, backend: str = "auto") -> dict[str, Any]:
-    """fp32 vs int8 in one run: saved size, median latency on ``x`` (interleaved repeats), agreement.
+def measure_int8(model: nn.Module, x: torch.Tensor, y: torch.Tensor | None = None, *, repeats: int = 20,
+                 backend: str = "auto", latency_batch: int = 256) -> dict[str, Any]:
+    """fp32 vs int8 in one run: saved size, median latency, agreement (and accuracy with ``y``).
 
-    Returns ``{"backend", "bytes_fp32", "bytes_int8", "size_ratio", "ms_fp32", "ms_int8",
-    "speedup", "agreement"}`` where ``agreement`` is the fraction of equal argmax predictions.
+    Latency is timed on the first ``latency_batch`` rows of ``x``, fp32 and int8 interleaved
+    ``repeats`` times. Returns ``{"backend", "bytes_fp32", "bytes_int8", "size_ratio",
+    "ms_fp32", "ms_int8", "speedup", "agreement"}`` (+ ``"acc_fp32", "acc_int8"``), where
+    ``agreement`` is the fraction of equal argmax predictions on ``x``.
     """
     model = model.eval()
     qm, used = int8_inference(model, backend=backend)  # type: ignore[arg-type]
+    xb = x[:latency_batch]
     for _ in range(3):  # warm-up
-        model(x), qm(x)
+        model(xb), qm(xb)
     t32, t8 = [], []
     for _ in range(repeats):
         t0 = time.perf_counter()
-        model(x)
+        model(xb)
         t1 = time.perf_counter()
-        qm(x)
+        qm(xb)
         t2 = time.perf_counter()
         t32.append(t1 - t0)
         t8.append(t2 - t1)
     b32, b8 = state_dict_bytes(model), state_dict_bytes(qm)
     ms32, ms8 = 1e3 * statistics.median(t32), 1e3 * statistics.median(t8)
-    agree = float((model(x).argmax(1) == qm(x).argmax(1)).float().mean())
-    return {"backend": used, "bytes_fp32": b32, "bytes_int8": b8, "size_ratio": b32 / b8, "ms_fp32": ms32,
-            "ms_int8": ms8, "speedup": ms32 / ms8, "agreement": agree}
+    p32, p8 = model(x).argmax(1), qm(x).argmax(1)
+    res = {"backend": used, "bytes_fp32": b32, "bytes_int8": b8, "size_ratio": b32 / b8, "ms_fp32": ms32,
+           "ms_int8": ms8, "speedup": ms32 / ms8, "agreement": float((p32 == p8).float().mean())}
+    if y is not None:
+        res["acc_fp32"], res["acc_int8"] = float((p32 == y).float().mean()), float((p8 == y).float().mean())
+    return res
