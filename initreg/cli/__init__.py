@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 
 # Each module adds its commands to `app` on import.
+from . import activations as _activations  # noqa: F401
 from . import augment as _augment  # noqa: F401
 from . import basics as _basics  # noqa: F401
 from . import lab as _lab  # noqa: F401

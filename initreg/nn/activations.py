@@ -126,6 +126,7 @@ class Activation:
     note: str = ""
     lecture_range: str | None = None  # the lecture's (wrong) range, where it differs
     kink_at_zero: bool = False  # derivative undefined/discontinuous at 0
+    plain: tuple[str, str] = ("", "")  # formula and derivative as plain text (for terminals)
 
     def with_defaults(self, params: dict[str, Any]) -> dict[str, Any]:
         unknown = set(params) - set(self.params)
@@ -204,32 +205,32 @@ def _Phi(x):  # standard normal cdf
 
 _register(Activation(
     "identity", lambda x: x, lambda x: torch.ones_like(x),
-    r"x", r"1", Range(), True, note="linear (no nonlinearity)"), lambda: nn.Identity(), aliases=("linear",))
+    r"x", r"1", Range(), True, note="linear (no nonlinearity)", plain=("x", "1")), lambda: nn.Identity(), aliases=("linear",))
 
 _register(Activation(
     "binary_step", lambda x, straight_through=False: (x >= 0).to(x.dtype),
     lambda x, straight_through=False: ((x.abs() <= 1).to(x.dtype) if straight_through else torch.zeros_like(x)),
     r"\begin{cases}0 & x<0\\1 & x\ge 0\end{cases}", r"0\ (x\neq 0)\text{, undefined at }0",
     Range(values=(0.0, 1.0)), False, params={"straight_through": False}, kink_at_zero=True,
-    note="gradient 0 almost everywhere; straight_through=True backpropagates 1[|x|<=1]"),
+    note="gradient 0 almost everywhere; straight_through=True backpropagates 1[|x|<=1]", plain=("1[x >= 0]", "0 (x != 0); STE: 1[|x| <= 1]")),
     lambda straight_through=False: BinaryStep(straight_through))
 
 _register(Activation(
     "sigmoid", _sig, lambda x: _sig(x) * (1 - _sig(x)),
-    r"\frac{1}{1+e^{-x}}", r"f(x)(1-f(x))", Range(0.0, 1.0), False), lambda: nn.Sigmoid())
+    r"\frac{1}{1+e^{-x}}", r"f(x)(1-f(x))", Range(0.0, 1.0), False, plain=("1/(1+e^-x)", "f(1-f)")), lambda: nn.Sigmoid())
 
 _register(Activation(
     "tanh", torch.tanh, lambda x: 1 - torch.tanh(x) ** 2,
-    r"\frac{e^x-e^{-x}}{e^x+e^{-x}}", r"1-f(x)^2", Range(-1.0, 1.0), True), lambda: nn.Tanh())
+    r"\frac{e^x-e^{-x}}{e^x+e^{-x}}", r"1-f(x)^2", Range(-1.0, 1.0), True, plain=("(e^x-e^-x)/(e^x+e^-x)", "1-f^2")), lambda: nn.Tanh())
 
 _register(Activation(
     "relu", torch.relu, lambda x: (x > 0).to(x.dtype),
     r"\max(0, x)", r"0\ (x<0),\ 1\ (x>0)\text{, undefined at }0", Range(0.0, math.inf, (True, False)), False,
-    kink_at_zero=True), lambda: nn.ReLU())
+    kink_at_zero=True, plain=("max(0, x)", "1[x > 0]")), lambda: nn.ReLU())
 
 _register(Activation(
     "softplus", lambda x: F.softplus(x), _sig,
-    r"\ln(1+e^x)", r"\frac{1}{1+e^{-x}}", Range(0.0, math.inf), False, lecture_range="(0, 1)"),
+    r"\ln(1+e^x)", r"\frac{1}{1+e^{-x}}", Range(0.0, math.inf), False, lecture_range="(0, 1)", plain=("ln(1+e^x)", "1/(1+e^-x)")),
     lambda: nn.Softplus())
 
 
@@ -250,7 +251,7 @@ _register(Activation(
     lambda x, negative_slope=0.01: torch.where(x >= 0, torch.ones_like(x), torch.full_like(x, negative_slope)),
     r"\begin{cases}a x & x<0\\x & x\ge 0\end{cases}", r"a\ (x<0),\ 1\ (x>0)\text{, undefined at }0",
     Range(_leaky_lo, _leaky_hi, (False, False)), False, params={"negative_slope": 0.01},
-    lecture_range="(-1, 1)", kink_at_zero=True), _leaky)
+    lecture_range="(-1, 1)", kink_at_zero=True, plain=("x (x>=0), a*x (x<0)", "1 (x>0), a (x<0)")), _leaky)
 
 
 def _elu(alpha: float = 1.0) -> nn.Module:
@@ -263,7 +264,7 @@ _register(Activation(
     r"\begin{cases}\alpha(e^x-1) & x\le 0\\x & x>0\end{cases}",
     r"\alpha e^x\ (x<0),\ 1\ (x>0)\text{; at }0\text{ only if }\alpha=1",
     Range(lambda alpha=1.0: -alpha, math.inf), False, params={"alpha": 1.0}, lecture_range="[0, ∞)",
-    kink_at_zero=True), _elu)
+    kink_at_zero=True, plain=("x (x>0), a(e^x-1) (x<=0)", "1 (x>0), a*e^x (x<0)")), _elu)
 
 # minima of the smooth "self-gated" activations, found numerically (float64, Newton on f')
 _GELU_MIN = -0.16997120747990983
@@ -273,12 +274,12 @@ _MISH_MIN = -0.30884341301725040
 _register(Activation(
     "gelu", lambda x: x * _Phi(x), lambda x: _Phi(x) + x * _phi(x),
     r"x\,\Phi(x)", r"\Phi(x) + x\,\varphi(x)", Range(_GELU_MIN, math.inf, (True, False)), False,
-    note="Hendrycks & Gimpel (2016); exact (erf) form"), lambda: nn.GELU())
+    note="Hendrycks & Gimpel (2016); exact (erf) form", plain=("x*Phi(x)", "Phi(x) + x*phi(x)")), lambda: nn.GELU())
 
 _register(Activation(
     "silu", lambda x: x * _sig(x), lambda x: _sig(x) * (1 + x * (1 - _sig(x))),
     r"x\,\sigma(x)", r"\sigma(x)\,(1 + x(1-\sigma(x)))", Range(_SILU_MIN, math.inf, (True, False)), False,
-    note="swish-1; Elfwing et al. (2017), Ramachandran et al. (2017)"), lambda: nn.SiLU(), aliases=("swish",))
+    note="swish-1; Elfwing et al. (2017), Ramachandran et al. (2017)", plain=("x*sigmoid(x)", "s(x)(1 + x(1-s(x)))")), lambda: nn.SiLU(), aliases=("swish",))
 
 _register(Activation(
     "selu", lambda x: F.selu(x),
@@ -286,7 +287,7 @@ _register(Activation(
     r"\lambda\begin{cases}\alpha(e^x-1) & x\le 0\\x & x>0\end{cases}",
     r"\lambda\ (x>0),\ \lambda\alpha e^x\ (x<0)", Range(-SELU_SCALE * SELU_ALPHA, math.inf), True,
     note="Klambauer et al. (2017): λ≈1.0507, α≈1.6733; mean 0 and variance 1 under N(0,1) input",
-    kink_at_zero=True), lambda: nn.SELU())
+    kink_at_zero=True, plain=("l*x (x>0), l*a(e^x-1) (x<=0)", "l (x>0), l*a*e^x (x<0)")), lambda: nn.SELU())
 
 
 def _mish_df(x):
@@ -298,7 +299,7 @@ def _mish_df(x):
 _register(Activation(
     "mish", lambda x: x * torch.tanh(F.softplus(x)), _mish_df,
     r"x\tanh(\ln(1+e^x))", r"\tanh(s) + x\,(1-\tanh^2 s)\,\sigma(x),\ s=\ln(1+e^x)",
-    Range(_MISH_MIN, math.inf, (True, False)), False, note="Misra (2019)"), lambda: nn.Mish())
+    Range(_MISH_MIN, math.inf, (True, False)), False, note="Misra (2019)", plain=("x*tanh(softplus(x))", "tanh(sp) + x*sech^2(sp)*sigmoid(x)")), lambda: nn.Mish())
 
 
 # ---- lookup ------------------------------------------------------------------------------
@@ -371,6 +372,7 @@ def activations_table() -> list[dict[str, Any]]:
         except ConfigError:
             bwd = math.inf
         rows.append({"name": name, "formula": info.formula, "derivative": info.derivative,
+                     "formula_text": info.plain[0], "derivative_text": info.plain[1],
                      "range": info.range.describe(**info.params), "lecture_range": info.lecture_range or "",
                      "zero_centred": info.zero_centred, "gain_forward": fwd, "gain_backward": bwd,
                      "params": dict(info.params), "note": info.note})
