@@ -40,7 +40,8 @@ def activations_cmd(
 
     t = Table(title="activations (use as model.activation; gains: 1/sqrt(E\\[f(z)^2]), 1/sqrt(E\\[f'(z)^2]), z~N(0,1))")
     for col in ("name", "f(x)", "f'(x)", "range", "lecture's range", "zero-centred", "gain fwd", "gain bwd"):
-        t.add_column(col, justify="right" if col.startswith("gain") else "left")
+        t.add_column(col, justify="right" if col.startswith("gain") else "left",
+                     no_wrap=col in ("name", "range", "lecture's range") or col.startswith("gain"))
     rows = activations_table()
     for r in rows:
         bwd = "undefined" if math.isinf(r["gain_backward"]) else f"{r['gain_backward']:.4f}"
