@@ -39,7 +39,7 @@ class RunConfig(BaseModel):
     name: str | None = None  # run name (default: model-data-timestamp)
     seed: int = 0  # the run's seed: model init, and train.seed (shuffling, dropout) unless that is set itself
     data: DataConfig = Field(default_factory=DataConfig)
-    model: dict[str, Any] = Field(default_factory=lambda: {"name": "mlp"})  # {"name": ..., **params}: `initreg models`
+    model: dict[str, Any] = Field(default_factory=lambda: {"name": "mlp"})  # {"name": ..., **params}: `initreg models`; "init": a scheme (`initreg inits`, default "auto")
     train: TrainConfig = Field(default_factory=TrainConfig)
     regularize: list[dict[str, Any]] = Field(default_factory=list)  # [{"name": ..., **params}]: `initreg.regularize`
 
@@ -78,6 +78,13 @@ class RunConfig(BaseModel):
 
             if v["activation"] not in activations:
                 raise ValueError(f"model {v['name']!r}: activation: {activations._unknown(v['activation'])}")
+        if "init" in v:  # the init scheme's name is checked now too (its params when the model is built)
+            from ..init import inits
+
+            init = v["init"]
+            name = init if isinstance(init, str) else init.get("name") if isinstance(init, Mapping) else None
+            if name not in inits:
+                raise ValueError(f"model {v['name']!r}: init: {inits._unknown(name)}")
         return v
 
 
