@@ -338,19 +338,21 @@ def fit_seeds(models: nn.Module | Sequence[nn.Module], data: Splits, config: Tra
                     out = net(xb)
                     losses = _losses(kind, one.label_smoothing, out, yb)
                 lv = losses.detach().cpu()
-                finite = torch.isfinite(lv)
-                newly = active & ~finite
-                if newly.any():
+                lsum = float(lv.sum())
+                if not math.isfinite(lsum):  # some copy's loss is non-finite (a diverged one stays NaN)
+                    newly = active & ~torch.isfinite(lv)
                     for k in newly.nonzero().flatten().tolist():
                         h = hists[k]
                         h.diverged, h.diverged_step = True, step
                         h.stop_reason = f"non-finite loss at step {step}"
                         h.steps, h.epochs = step, epoch
-                    active &= finite
+                    active &= torch.isfinite(lv)
                     if not active.any():
                         break
-                mask = active.to(dev)
-                total_loss = torch.where(mask, losses, torch.zeros_like(losses)).sum()
+                if bool(active.all()):
+                    total_loss = losses.sum()
+                else:  # frozen (diverged) copies get no gradient
+                    total_loss = torch.where(active.to(dev), losses, torch.zeros_like(losses)).sum()
                 opt.zero_grad(set_to_none=True)
                 if scaler is not None:
                     scaler.scale(total_loss).backward()
