@@ -1,0 +1,48 @@
+"""`initreg lab --quick --only C1` end to end: the three files, the verdict, the cache."""
+
+import json
+
+import pytest
+
+from initreg.cli import main
+
+
+@pytest.fixture(scope="module")
+def lab_out(tmp_path_factory):
+    out = tmp_path_factory.mktemp("lab")
+    rc = main(["lab", "--quick", "--only", "C1", "--out", str(out)])
+    return rc, out
+
+
+def test_lab_quick_c1_writes_the_three_files_and_holds(lab_out):
+    rc, out = lab_out
+    assert rc == 0
+    res = json.loads((out / "results.json").read_text())
+    assert [r["claim"] for r in res] == ["C1"]
+    r = res[0]
+    assert r["status"] == "ok" and r["holds"] is True, r.get("error") or r["numbers"].get("criterion_parts")
+    assert r["numbers"]["learned_rank"] == {"k2": [2], "k4": [4], "k8": [8], "full": [50]}
+    assert r["numbers"]["test_mse_k4"]["mean"] < 0.25 * r["numbers"]["test_mse_full"]["mean"]
+    assert "| C1 |" in (out / "summary.md").read_text()
+    html = (out / "index.html").read_text()
+    assert "data:image/png;base64," in html and "<section id=\"C1\">" in html
+    assert (out / "claims" / "C1" / "bottleneck.png").exists()
+
+
+def test_lab_rerun_reuses_the_finished_claim(lab_out, capsys):
+    _, out = lab_out
+    capsys.readouterr()
+    assert main(["lab", "--quick", "--only", "c1", "--out", str(out)]) == 0
+    assert "(cached)" in capsys.readouterr().out
+
+
+def test_lab_unknown_claim_exits_2(capsys, tmp_path):
+    assert main(["lab", "--only", "C99", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unknown experiment 'C99'" in err and "C1" in err
+
+
+def test_lab_list(capsys):
+    assert main(["lab", "--list", "--only", "C1,K3"]) == 0
+    out = capsys.readouterr().out
+    assert "C1" in out and "K3" in out
