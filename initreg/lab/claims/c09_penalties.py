@@ -109,7 +109,7 @@ def _figure(ctx: Context, w: dict[str, list[dict[str, Any]]], act: dict[float, l
         a2.scatter([j + 0.1] * len(te), te, color="tab:red", s=14, label="test" if j == 0 else None)
     a2.set_xticks([0, 1, 2], ["none", "L2", "L1"])
     a2.set_ylabel("cross-entropy")
-    a2.set_yscale("symlog", linthresh=1e-2)
+    a2.set_yscale("log")
     a2.set_title(f"{_W['train_size']} train images")
     a2.legend(fontsize=8)
     lams = sorted(act)

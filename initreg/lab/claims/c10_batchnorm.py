@@ -219,9 +219,9 @@ def _figures(ctx: Context, speed: dict[str, list[dict[str, Any]]], axes: dict[st
         lab = torch.tensor(axes[kind]["labels"]).view(n, c, h * w)
         # rows: channels; columns: samples, each a block of H·W positions
         img = lab.permute(1, 0, 2).reshape(c, n * h * w)
-        first = (img == lab[0, 0, 0]).float() * 2 + (img != lab[0, 0, 0]).float() * ((img % 2) * 0.35 + 0.15)
-        a.imshow(first, cmap=ListedColormap(["#f2f2f2", "#d9d9d9", "#2b6cb0"]).resampled(256), vmin=0, vmax=2,
-                 aspect="auto", interpolation="nearest")
+        first = (img == lab[0, 0, 0]).float()  # the group of entry (0, 0, 0, 0)
+        a.imshow(first, cmap=ListedColormap(["#f2f2f2", "#2b6cb0"]), vmin=0, vmax=1, aspect="auto",
+                 interpolation="nearest")
         for k in range(1, n):
             a.axvline(k * h * w - 0.5, color="k", lw=1)
         for k in range(1, c):
@@ -279,6 +279,7 @@ def run(ctx: Context) -> Outcome:
         "bn_steps_to_90": S([float(s) for s in bn_steps if s is not None]) if any(s is not None for s in bn_steps) else None,
         "bn_steps_per_seed": bn_steps,
         "plain_steps_per_seed": [r["steps"] for r in speed["plain"]],
+        "bn_steps_to_85_per_seed": [next((st for st, a in r["curve"] if a >= 0.85), None) for r in speed["bn"]],
         "plain_best_test_acc": S([r["best"] for r in speed["plain"]]),
         "budget_steps": budget,
         "train_vs_eval": tve,
@@ -295,7 +296,9 @@ def run(ctx: Context) -> Outcome:
         "BatchNorm1d between a bias-free Linear and the sigmoid; mnist5k (3,400 train images, one global mean/std), "
         f"batch 60, SGD lr 0.5, test accuracy every 50 steps, budget {budget} steps.\n\n"
         f"With BN the net reached 90% test accuracy in {', '.join(str(s) for s in bn_steps)} steps; without BN its "
-        f"best test accuracy within {budget} steps was {plain_best['min']:.1%}–{plain_best['max']:.1%}. The gain "
+        f"best test accuracy within {budget} steps was {plain_best['min']:.1%}–{plain_best['max']:.1%}. The BN net "
+        "levels off near 89–91% on this 3,400-image train set, so its step count to 90% is noisy (it passes 85% in "
+        f"{', '.join(str(s) for s in numbers['bn_steps_to_85_per_seed'])} steps). The gain "
         "depends on the tiny init: at σ = 0.01 the un-normalized sigmoid net starts with near-constant hidden units "
         "and vanishing gradients, which BN rescales away; the issue's sizing runs found BN only 1.6–2.7× faster and "
         "no better in final accuracy at σ = 0.05–0.1.\n\n"

@@ -66,9 +66,10 @@ def test_c11_equivalence_is_exact_and_needs_the_lr_rescale():
 def test_c11_verdict_logic():
     eq = [{"max_diff": 1e-15, "max_diff_no_lr_rescale": 0.5}]
     small = {"none": [{"test_err": 0.12}], "dropout": [{"test_err": 0.105}]}
-    gaps = [{1: -3.0, 50: 0.2, 100: -0.1}]
-    assert all(c11.verdict(eq, small, gaps).values())
-    assert not c11.verdict(eq, {"none": [{"test_err": 0.12}], "dropout": [{"test_err": 0.118}]}, gaps)[
+    gaps, dis = [{1: -3.0, 50: 0.2, 100: -0.1}], [{1: 5.0, 100: 1.0}]
+    assert all(c11.verdict(eq, small, gaps, dis).values())
+    assert not c11.verdict(eq, {"none": [{"test_err": 0.12}], "dropout": [{"test_err": 0.118}]}, gaps, dis)[
         "dropout_lowers_test_error"]
-    assert not c11.verdict(eq, small, [{1: -3.0, 50: 1.5, 100: 0.0}])["mc_matches_weight_scaling"]
-    assert not c11.verdict([{"max_diff": 1e-6, "max_diff_no_lr_rescale": 0.5}], small, gaps)["classic_equals_inverted"]
+    assert not c11.verdict(eq, small, [{1: -3.0, 50: 1.5, 100: 0.0}], dis)["mc_matches_weight_scaling"]
+    assert not c11.verdict(eq, small, gaps, [{1: 2.0, 100: 1.5}])["mc_matches_weight_scaling"]
+    assert not c11.verdict([{"max_diff": 1e-6, "max_diff_no_lr_rescale": 0.5}], small, gaps, dis)["classic_equals_inverted"]
