@@ -231,9 +231,9 @@ class EarlyStopping(Callback):
         if self.restore_best and self.best_state is not None and self.best_index != len(self.values):
             state.model.load_state_dict(self.best_state)
             self.report["restored"] = True
+        if not self.report["stopped"]:
+            self.report["reason"] = state.stop_reason or "ran to the end of the budget"
         state.extra["early_stopping"] = dict(self.report)
-        if state.stop_reason is None and not self.report["stopped"]:
-            self.report["reason"] = "ran to the end of the budget"
 
 
 regularizers.register("early_stopping", EarlyStopping)

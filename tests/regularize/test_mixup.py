@@ -113,8 +113,8 @@ def test_callbacks_train_and_are_registered():
         cb = build_regularizers([cfg])[0]
         assert regularizers.build(cb.get_config()).get_config() == cb.get_config()
         m = build_model({"name": "mlp", "depth": 1, "width": 16}, d.input_shape, d.num_outputs, seed=0)
-        h = fit(m, d, {"epochs": 2, "progress": "none"}, callbacks=[cb])
-        assert h.test["acc"] > 0.2  # it learns (chance is 0.1)
+        h = fit(m, d, {"epochs": 5, "lr": 0.01, "progress": "none"}, callbacks=[cb])
+        assert h.test["acc"] > 0.5, cfg  # it learns (chance is 0.1)
 
 
 def test_callback_batch_shapes():

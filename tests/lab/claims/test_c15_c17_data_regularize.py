@@ -40,7 +40,7 @@ def test_c16_verdict_logic():
     assert all(c16.verdict({"mlp": [_r16(), _r16()], "cnn": [_r16()]}).values())
     parts = c16.verdict({"mlp": [_r16(), _r16(rot=(91.5, 70))]})  # gain 2 pp < 8
     assert not parts[f"rotations add >= {c16.MIN_ROT_GAIN:g} pp on rotated digits"]
-    assert not c16.verdict({"mlp": [_r16(rot=(89, 86))]})[f"rotations cost <= {c16.MAX_CLEAN_COST:g} pp clean"]
+    assert not c16.verdict({"mlp": [_r16(rot=(89.5, 86))]})[f"rotations cost <= {c16.MAX_CLEAN_COST:g} pp clean"]
     assert not c16.verdict({"mlp": [_r16(flip=(92.5, 67))]})["flips cost clean accuracy"]
 
 
