@@ -42,8 +42,8 @@ def expected_calibration_error(probs: torch.Tensor, y: torch.Tensor, bins: int =
     """ECE with ``bins`` equal-width bins; ``probs`` are softmax outputs ``(N, C)``.
 
     >>> p = torch.tensor([[0.9, 0.1], [0.8, 0.2]])
-    >>> round(expected_calibration_error(p, torch.tensor([0, 1])), 3)  # conf .85 avg, acc .5
-    0.35
+    >>> round(expected_calibration_error(p, torch.tensor([0, 1])), 3)  # ½·|1 − 0.9| + ½·|0 − 0.8| (two bins)
+    0.45
     """
     if len(y) == 0 or not bool(torch.isfinite(probs).all()):
         return float("nan")  # no predictions, or a diverged model's NaN/Inf outputs
