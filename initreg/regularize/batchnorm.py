@@ -34,9 +34,11 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..errors import ConfigError
+from ..train.callbacks import Callback, TrainState
+from . import regularizers
 
 __all__ = ["batchnorm_layers", "recompute_bn_stats_", "bn_drift", "guard_batchnorm_", "bn_statistics",
-           "BatchSizeOneError"]
+           "BatchSizeOneError", "RecomputeBN"]
 
 
 class BatchSizeOneError(ConfigError):
@@ -187,3 +189,52 @@ def guard_batchnorm_(model: nn.Module) -> nn.Module:
             bn._initreg_guarded = True
     return model
 
+
+
+class RecomputeBN(Callback):
+    """At the end of `fit` (before the test evaluation), recompute BatchNorm running statistics
+    from the whole train split with the final weights (:func:`recompute_bn_stats_`).
+
+    The running averages collected during training mix statistics of earlier weights; this
+    replaces them with equal-weight averages over ``batch_size`` chunks of the train data
+    (``None``: one batch, the exact mean and unbiased variance). Dropout is off during the
+    pass (``update_bn`` runs the model in train mode; this callback keeps dropout layers in
+    eval mode so they do not perturb the statistics).
+    """
+
+    def __init__(self, batch_size: int | None = None):
+        if batch_size is not None and batch_size < 2:
+            raise ConfigError(f"recompute_bn: batch_size must be >= 2 (BatchNorm needs 2 values per channel); got batch_size={batch_size}")
+        self.batch_size = batch_size
+
+    def on_fit_end(self, state: TrainState) -> None:
+        from ..nn.dropout import is_dropout
+
+        model = state.model
+        drops = [m for m in model.modules() if is_dropout(m)]
+        modes = {m: m.training for m in drops}
+
+        class _NoDropout(nn.Module):  # keep dropout layers in eval mode while update_bn sets train()
+            def __init__(self, inner: nn.Module):
+                super().__init__()
+                self.inner = inner
+
+            def forward(self, x: torch.Tensor) -> torch.Tensor:
+                for m in drops:
+                    m.eval()
+                return self.inner(x)
+
+        try:
+            recompute_bn_stats_(_NoDropout(model), state.data.x_train, batch_size=self.batch_size)
+        finally:
+            for m, t in modes.items():
+                m.training = t
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": "recompute_bn", "batch_size": self.batch_size}
+
+
+@regularizers.register("recompute_bn", description="at the end of training, recompute BatchNorm running stats from the train split")
+def recompute_bn(batch_size: int | None = None) -> RecomputeBN:
+    """Recompute BatchNorm running statistics from the train data after training."""
+    return RecomputeBN(batch_size)

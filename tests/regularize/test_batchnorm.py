@@ -113,3 +113,21 @@ def test_mlp_norms():
     assert not any(isinstance(x, (nn.BatchNorm1d, nn.LayerNorm)) for x in build_model({"name": "mlp", "norm": "none"}, (4,), 3))
     with pytest.raises(ConfigError, match="norm='instance' needs spatial axes"):
         build_model({"name": "mlp", "norm": "instance"}, (4,), 3)
+
+
+def test_recompute_bn_callback_sets_exact_train_stats():
+    from initreg.regularize import build_regularizers
+
+    d = load_data({"name": "digits", "train_size": 128})
+    m = build_model({"name": "mlp", "depth": 1, "width": 8, "norm": "batch", "dropout": 0.5, "init": "torch"},
+                    d.input_shape, 10, seed=0)
+    cb = build_regularizers([{"name": "recompute_bn"}])[0]
+    fit(m, d, {"epochs": 1, "batch_size": 32, "progress": "none"}, callbacks=[cb])
+    with torch.no_grad():
+        h = m[1](m[0](d.x_train))
+    assert torch.allclose(m[2].running_mean, h.mean(0), atol=1e-5)
+    assert torch.allclose(m[2].running_var, h.var(0), rtol=1e-4)
+    assert m[4].training == m[2].training == m.training  # dropout's mode restored with the rest
+    assert cb.get_config() == {"name": "recompute_bn", "batch_size": None}
+    with pytest.raises(ConfigError, match=r"batch_size must be >= 2"):
+        build_regularizers([{"name": "recompute_bn", "batch_size": 1}])
