@@ -123,5 +123,13 @@ def run(ctx) -> Outcome:
         "for z ~ N(0, 1)): identity, tanh, SELU."
         + (f" Failing: {', '.join(bad)}." if bad else "")
     )
-    numbers = {"max_derivative_error": worst, "cases": len(CASES), "rows": rows}
+    table = ["| activation | range (corrected) | lecture's range | violated by samples | max deriv. error | E f(z) | zero-centred | ok |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        viol = "" if r["lecture_range_violated"] is None else ("yes" if r["lecture_range_violated"] else "no")
+        table.append(f"| {r['activation']} | {r['range']} | {r['lecture_range']} | {viol} | {r['derivative_err']:.1e} | "
+                     f"{r['E_f']:.4f} | {'yes' if r['zero_centred'] else 'no'} | {'yes' if r['ok'] else 'NO'} |")
+    notes += "\n\n" + "\n".join(table)
+    numbers = {"max_derivative_error": worst, "cases": len(CASES), "cases_ok": sum(r["ok"] for r in rows),
+               "ranges": {r["activation"]: r["range"] for r in rows}, "rows": rows}
     return Outcome(holds=bool(holds), numbers=numbers, figures=[fpath.name], notes=notes)
