@@ -425,6 +425,7 @@ def initialize(model: nn.Module, scheme: str | dict[str, Any] = "auto", *, gener
     done = {id(i.module) for i in layers}
     skipped = [n for n, m in model.named_modules() if id(m) not in done and not isinstance(m, WEIGHTED)
                and isinstance(getattr(m, "weight", None), torch.Tensor) and m.weight.ndim >= 2]
+    warn = warn and kind != "keep"  # "torch" changes nothing: where activations are is irrelevant
     guessed = [i.name for i in layers if i.resolved_by.startswith("module order")]
     if guessed and warn and method != "order":
         warnings.warn(f"initialize: torch.fx could not trace {type(model).__name__}; activations of "

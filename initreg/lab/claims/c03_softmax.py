@@ -48,7 +48,8 @@ def run(ctx) -> Outcome:
     ax.legend(fontsize=8)
     ax.set_title("C3: softmax of the lecture's example", fontsize=10)
     fpath = save_figure(fig, ctx.figure("c03_softmax.png"))
-    numbers = {"softmax": [float(v) for v in p], "rounded_2": r2, "rounded_4": r4,
+    numbers = {"p_max": float(p.max()), "max_abs_diff_vs_exact": max(abs(float(a) - b) for a, b in zip(p, s["exact"])),
+               "softmax": [float(v) for v in p], "rounded_2": r2, "rounded_4": r4,
                "naive_nan_at_1e4": bool(torch.isnan(naive).any()), "stable_ok": stable}
     notes = (
         f"softmax({s['logits']}) = {r4} (4 decimals), {r2} (2 decimals), as the lecture says. The stable version "
