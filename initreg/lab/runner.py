@@ -86,7 +86,10 @@ def run_one(claim: str, quick: bool, seeds: list[int], out: str, key: str) -> di
                    error=f"{type(e).__name__}: {e}", traceback=traceback.format_exc() + (f"\noutput:\n{tail}" if tail else ""))
     rec["seconds"] = round(time.perf_counter() - t0, 2)
     if rec["status"] == "ok":
-        write_json(cdir / "result.json", rec)  # only finished, successful runs are reused
+        try:
+            write_json(cdir / "result.json", rec)  # only finished, successful runs are reused
+        except (TypeError, ValueError, OSError) as e:  # e.g. numbers that are not JSON
+            rec.update(status="error", holds=None, error=f"could not save the result: {type(e).__name__}: {e}")
     return rec
 
 

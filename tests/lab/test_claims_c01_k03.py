@@ -61,6 +61,8 @@ def test_k3_overfitting_point_and_criterion():
     assert late["best_epoch"] == 8 and not k3.holds(late)
     stalls = k3.overfitting_point(_hist(val, [1.0, 0.5, 0.3] + [0.29] * 7))  # train loss stops falling
     assert not k3.holds(stalls)
+    recovering = k3.overfitting_point(_hist([1.0, 0.6, 0.5, 0.7, 0.9, 1.0, 0.95, 0.9, 0.85, 0.8], train))
+    assert recovering["val_rise"] > 1.5 and recovering["late_val_rise"] < 1 and not k3.holds(recovering)
     with pytest.raises(ValueError, match="needs records with train_loss and val_loss"):
         k3.overfitting_point(History())
 
