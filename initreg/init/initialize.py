@@ -150,8 +150,18 @@ def _is_pure_sequential(model: nn.Module) -> bool:
                (not any(True for _ in c.children()) or _is_leaf_like(c)) for c in model.children())
 
 
+def _is_transparent(m: nn.Module) -> bool:
+    """Modules that pass the signal on without changing which activation comes next:
+    dropout (torch's and `initreg.nn.Dropout`), norm layers, pooling, flatten."""
+    if isinstance(m, _TRANSPARENT) or isinstance(m, nn.modules.dropout._DropoutNd):
+        return True
+    from ..nn.dropout import is_dropout
+
+    return is_dropout(m)
+
+
 def _is_leaf_like(m: nn.Module) -> bool:
-    return isinstance(m, WEIGHTED) or activation_of_module(m) is not None or isinstance(m, _TRANSPARENT)
+    return isinstance(m, WEIGHTED) or activation_of_module(m) is not None or _is_transparent(m)
 
 
 def _leaves(model: nn.Module) -> Iterator[tuple[str, nn.Module]]:
@@ -177,7 +187,7 @@ def _by_order(model: nn.Module, how: str) -> list[LayerInfo]:
                 break
             if isinstance(nxt, WEIGHTED):
                 break
-            if isinstance(nxt, _TRANSPARENT):
+            if _is_transparent(nxt):
                 continue
             act, why = None, f"unresolved: followed by {type(nxt).__name__}"
             break
@@ -188,7 +198,7 @@ def _by_order(model: nn.Module, how: str) -> list[LayerInfo]:
 
 class _Tracer(torch.fx.Tracer):
     def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
-        if activation_of_module(m) is not None or isinstance(m, WEIGHTED):
+        if activation_of_module(m) is not None or isinstance(m, WEIGHTED) or _is_transparent(m):
             return True
         return super().is_leaf_module(m, qualname)
 
@@ -236,7 +246,7 @@ def _classify(u, src, modules, seen) -> tuple[dict[str, Any] | None, str]:
             return a, "fx"
         if isinstance(m, WEIGHTED):
             return {"name": "identity"}, "fx"
-        if isinstance(m, _TRANSPARENT):
+        if _is_transparent(m):
             return _follow(u, modules, seen + 1)
         return None, f"unresolved: feeds {type(m).__name__}"
     if u.op == "call_function":

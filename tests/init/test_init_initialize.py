@@ -176,3 +176,13 @@ def test_lsuv_reaches_unit_variance_on_any_model():
     assert all(abs(r.extra["variance"] - 1) < 0.02 for r in rep)
     with pytest.raises(ConfigError, match=r"lsuv: tol must be > 0; got tol=0"):
         lsuv_(net, torch.randn(4, 64), tol=0)
+
+
+def test_zoo_models_with_dropout_norm_and_bottleneck_resolve():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # every layer resolved, no warning
+        m = build_model({"name": "mlp", "depth": 2, "width": 16, "norm": "batch", "dropout": 0.2, "input_dropout": 0.1,
+                         "dropout_mode": "classic", "bottleneck": 4, "activation": "gelu"}, (20,), 3, seed=0)
+        rep = initialize(m, "auto", generator=g())
+    assert [r.activation for r in rep] == ["identity", "gelu", "gelu", "identity"]  # down, up, hidden, output
+    assert rep.unresolved == []
