@@ -46,13 +46,13 @@ def load_factory(spec: str):
     return fn
 
 
-def build_from_factory(spec: str, input_shape: tuple[int, ...], num_outputs: int):
+def build_from_factory(spec: str, input_shape: tuple[int, ...], num_outputs: int, fn=None):
     """Call the user's factory (passing ``input_shape`` / ``num_outputs`` if it takes them)."""
     from torch import nn
 
     from ..errors import ConfigError
 
-    fn = load_factory(spec)
+    fn = fn if fn is not None else load_factory(spec)
     kwargs: dict[str, Any] = {}
     try:
         params = inspect.signature(fn).parameters
@@ -122,6 +122,7 @@ def probe_cmd(
     from ..train import TrainConfig, loss_function
 
     torch.set_num_threads(min(torch.get_num_threads(), 4))
+    factory = load_factory(module) if module is not None else None  # a bad path fails before any data loads
     auto_flat = model != "cnn" if module is None else True
     d = load_data({"name": data, "flatten": auto_flat if flatten is None else flatten,
                    **({"data_dir": str(data_dir)} if data_dir else {})})
@@ -131,7 +132,7 @@ def probe_cmd(
             raise ConfigError("--depth/--width/--activation/--set configure a registered --model; with --module, build the model in your factory")
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            net = build_from_factory(module, d.input_shape, d.num_outputs)
+            net = build_from_factory(module, d.input_shape, d.num_outputs, fn=factory)
         if init_cfg is not None:
             _apply_init(net, init_cfg, seed, gain)
         what = module

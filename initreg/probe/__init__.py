@@ -14,9 +14,9 @@ layer where it starts, and optionally the singular values of the input–output 
 """
 
 from .callback import ProbeCallback
+from .core import Probe, activation_bounds, is_activation, probe, weight_layers
 from .figure import plot_profile
 from .jacobian import jacobian_singular_values
-from .probe import Probe, activation_bounds, is_activation, probe, weight_layers
 from .report import LayerStats, ProbeReport
 from .theory import expectations, variance_map
 from .verdict import LABELS, Thresholds, layer_verdict, overall_verdict

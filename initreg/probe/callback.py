@@ -11,7 +11,7 @@ from torch import Tensor
 
 from ..errors import ConfigError
 from ..train.callbacks import Callback, TrainState
-from .probe import Probe
+from .core import Probe
 from .report import ProbeReport
 from .verdict import Thresholds
 
@@ -21,7 +21,9 @@ __all__ = ["ProbeCallback"]
 class ProbeCallback(Callback):
     """Record a `ProbeReport` every ``every`` optimizer steps while `fit` trains.
 
-    On a recording step the hooks are attached for that step only (the other steps run
+    Recording keeps the statistics as tensors (no ``.item()``, no report per step);
+    `reports` turns them into `ProbeReport` objects when first read — or right away when
+    ``stop_on`` or ``on_report`` needs the verdict. On a recording step the hooks are attached for that step only (the other steps run
     with no hook at all), the weights are copied after the backward pass so that the
     **update-to-weight ratio** ``‖W_after − W_before‖ / ‖W_before‖`` of the step can be
     reported (it includes gradient clipping, the optimizer's momentum and weight decay),
@@ -35,6 +37,8 @@ class ProbeCallback(Callback):
         updates: measure update-to-weight ratios (one copy of the weights per record).
         stop_on: stop training when a report's overall verdict is one of these labels.
         on_report: called with each report (e.g. to print it).
+        activation_moments: also record mean / std after each activation (off by default to
+            keep recording cheap; dead and saturated fractions are always recorded).
 
     >>> from initreg.data import load_data
     >>> from initreg.models import build_model
@@ -49,7 +53,8 @@ class ProbeCallback(Callback):
 
     def __init__(self, every: int = 1, *, thresholds: Thresholds | None = None, theory: bool = False,
                  updates: bool = True, stop_on: Sequence[str] = (), on_report: Callable[[ProbeReport], None] | None = None,
-                 layers: Sequence[str] | None = None, activations: Iterable[type] = ()):
+                 layers: Sequence[str] | None = None, activations: Iterable[type] = (),
+                 activation_moments: bool = False):
         if not isinstance(every, int) or every < 1:
             raise ConfigError(f"ProbeCallback: every must be an integer >= 1; got every={every!r}")
         from .verdict import LABELS
@@ -59,53 +64,84 @@ class ProbeCallback(Callback):
             raise ConfigError(f"ProbeCallback: stop_on must be verdict labels ({', '.join(LABELS)}); got {bad}")
         self.every, self.thresholds, self.theory, self.updates = every, thresholds or Thresholds(), theory, updates
         self.stop_on, self.on_report = tuple(stop_on), on_report
-        self._layers, self._acts = layers, tuple(activations)
+        self._layers, self._acts, self._act_moments = layers, tuple(activations), activation_moments
         self.probe: Probe | None = None
-        self.reports: list[ProbeReport] = []
+        self._snaps: list[tuple[Any, dict[str, Any]]] = []
+        self._reports: list[ProbeReport] = []
         self._recording = False
-        self._before: dict[str, Tensor] = {}
+        self._bufs: list[Tensor] = []
+        self._wnorms: list[Tensor] = []
+        self._copied = False
+
+    @property
+    def reports(self) -> list[ProbeReport]:
+        """One `ProbeReport` per recorded step (built on first access from the recorded tensors)."""
+        while len(self._reports) < len(self._snaps):
+            snap, meta = self._snaps[len(self._reports)]
+            self._reports.append(self._build(snap, meta))
+        return self._reports
+
+    def _build(self, snap, meta: dict[str, Any]) -> ProbeReport:
+        assert self.probe is not None
+        rep = self.probe.report(snapshot=snap, theory=self.theory, update_ratios=meta.pop("updates", None),
+                                step=meta.pop("step"), loss=meta.pop("loss"))
+        rep.meta.update(meta)
+        return rep
+
+    def _weighted(self) -> list[tuple[str, torch.nn.Module]]:
+        assert self.probe is not None
+        return [(n, m) for n, m in self.probe._layers if isinstance(m._parameters.get("weight"), Tensor)]
 
     def on_fit_start(self, state: TrainState) -> None:
-        self.probe = Probe(state.model, layers=self._layers, thresholds=self.thresholds, activations=self._acts)
+        self.probe = Probe(state.model, layers=self._layers, thresholds=self.thresholds, activations=self._acts,
+                           activation_moments=self._act_moments, weight_grads=False, check_overflow=False)
 
     def on_batch(self, state: TrainState, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
         if state.step % self.every == 0 and self.probe is not None:
             self.probe.clear()
-            self.probe.attach()
+            self.probe.attach()  # a no-op when every == 1 (the hooks then stay attached)
             self._recording = True
         return x, y
 
     def on_after_backward(self, state: TrainState) -> None:
-        if self._recording and self.updates and self.probe is not None:
+        if not self._recording or self.probe is None:
+            return
+        self._wnorms = self.probe.record_weight_grads()  # fit zeroes the grads every step: .grad is this step's
+        if self.updates:
             with torch.no_grad():
-                self._before = {n: m.weight.detach().clone() for n, m in self.probe._layers
-                                if isinstance(m._parameters.get("weight"), Tensor)}
+                ws = [m.weight.detach() for _, m in self._weighted()]
+                bufs = self._bufs
+                if len(bufs) != len(ws) or any(b.shape != w.shape or b.dtype != w.dtype or b.device != w.device
+                                               for b, w in zip(bufs, ws)):
+                    bufs = self._bufs = [torch.empty_like(w) for w in ws]  # allocated once, reused every step
+                torch._foreach_copy_(bufs, ws)  # one fused copy of the weights before the step
+                self._copied = True
 
     def _finish(self, state: TrainState, **meta: Any) -> None:
         assert self.probe is not None
-        self.probe.detach()
+        if self.every > 1 or meta:
+            self.probe.detach()
         self._recording = False
         ratios = None
-        if self._before:
+        if self._copied:
             with torch.no_grad():
-                ratios = {}
-                for n, m in self.probe._layers:
-                    w0 = self._before.get(n)
-                    if w0 is not None:
-                        den = float(w0.norm())
-                        ratios[n] = float((m.weight.detach() - w0).norm()) / den if den > 0 else math.nan
-            self._before = {}
+                pairs = self._weighted()
+                den = self._wnorms if len(self._wnorms) == len(pairs) else torch._foreach_norm(self._bufs)
+                num = [torch.dist(m.weight.detach(), b) for (_, m), b in zip(pairs, self._bufs)]  # one read, no write
+                ratios = {n: (a, b) for (n, _), a, b in zip(pairs, num, den)}
+            self._copied = False
         try:
-            rep = self.probe.report(theory=self.theory, update_ratios=ratios, step=state.step, loss=state.loss)
-        except Exception:  # nothing recorded (e.g. the forward pass raised): no report
+            snap = self.probe.snapshot()
+        except ConfigError:  # nothing recorded (e.g. the forward pass raised)
             return
-        rep.meta.update(meta)
-        self.reports.append(rep)
-        state.extra["probe"] = rep
-        if self.on_report is not None:
-            self.on_report(rep)
-        if rep.label in self.stop_on and not state.stop:
-            state.stop, state.stop_reason = True, f"probe: {rep.summary()}"
+        self._snaps.append((snap, {"updates": ratios, "step": state.step, "loss": state.loss, **meta}))
+        if self.stop_on or self.on_report is not None:
+            rep = self.reports[-1]
+            state.extra["probe"] = rep
+            if self.on_report is not None:
+                self.on_report(rep)
+            if rep.label in self.stop_on and not state.stop:
+                state.stop, state.stop_reason = True, f"probe: {rep.summary()}"
 
     def on_step_end(self, state: TrainState) -> None:
         if self._recording:
@@ -113,7 +149,7 @@ class ProbeCallback(Callback):
 
     def on_fit_end(self, state: TrainState) -> None:
         if self._recording and self.probe is not None:  # the recording step never finished (non-finite loss)
-            self._before = {}
+            self._copied = False
             self._finish(state, diverged=state.history.diverged)
         if self.probe is not None:
             self.probe.detach()

@@ -45,7 +45,7 @@ from ..errors import ConfigError
 from .report import LayerStats, ProbeReport
 from .verdict import Thresholds, layer_verdict, overall_verdict
 
-__all__ = ["Probe", "probe", "activation_bounds", "is_activation", "weight_layers"]
+__all__ = ["Probe", "Snapshot", "probe", "activation_bounds", "batch_sums", "is_activation", "moments", "weight_layers"]
 
 _NOT_ACTIVATIONS = (nn.Softmax, nn.Softmin, nn.LogSoftmax, nn.Softmax2d, nn.MultiheadAttention, nn.GLU,
                     nn.Threshold)
@@ -97,25 +97,72 @@ def _fans(w: Tensor, m: nn.Module) -> tuple[int, int]:
 
 
 class _Site:
-    """One call of one layer; statistics are 0-d tensors until the report."""
+    """One call of one layer; statistics stay tensors until the report."""
 
-    __slots__ = ("name", "module", "act", "s", "numel", "grad_numel")
+    __slots__ = ("name", "module", "act", "s", "n", "grad_n", "buf")
 
     def __init__(self, name: str, module: nn.Module):
         self.name, self.module, self.act = name, module, None
         self.s: dict[str, Tensor] = {}
-        self.numel = 0
-        self.grad_numel = 0
+        self.n = 0  # entries of the output
+        self.grad_n = 0
+        self.buf: Tensor | None = None  # scratch for o − mean, reused every pass (no allocation)
 
 
 def _f32(t: Tensor) -> Tensor:
     return t.float() if t.dtype in (torch.float16, torch.bfloat16) else t
 
 
-def _overflowed(v: Tensor, t: Tensor) -> bool:
-    """A float32 statistic that overflowed (|x| > ~1e19 squares past float32's max) on CPU:
-    recompute it in float64. On an accelerator the check would force a sync: keep the inf."""
-    return t.device.type == "cpu" and t.dtype != torch.float64 and not bool(torch.isfinite(v))
+def _sumsq(t: Tensor) -> Tensor:
+    """Σ t² as one BLAS dot product (cheaper than ``pow(2).sum()``, far cheaper than ``var``)."""
+    v = t.reshape(-1)
+    return torch.dot(v, v)
+
+
+def _inf(v: Tensor) -> bool:
+    return not math.isfinite(v.item())
+
+
+def batch_sums(o: Tensor, check: bool = True, out: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """``(col, ss)``: the mean over the batch (dim 0) of every other entry, and
+    ``Σ (o − col)²`` — the raw material of `moments`, in three tensor ops (``out``: a scratch
+    tensor shaped like ``o`` for the difference, to avoid an allocation).
+
+    With ``check`` (CPU), a sum that overflowed float32 (|o| ≳ 1e19) is redone in float64.
+    """
+    if o.ndim >= 2 and o.shape[0] > 1:
+        col = o.mean(0)
+        ss = _sumsq(torch.sub(o, col, out=out) if out is not None else o - col)
+    else:
+        col = o.reshape(-1)
+        ss = o.new_tensor(math.nan)
+    if check and o.device.type == "cpu" and o.dtype != torch.float64 and ss.numel() and o.ndim >= 2 \
+            and o.shape[0] > 1 and _inf(ss) and math.isfinite(o.abs().max().item()):
+        return batch_sums(o.double(), check=False)
+    return col, ss
+
+
+def moments(o: Tensor) -> tuple[float, float, float]:
+    """``(mean, var, signal_var)`` of a batch ``o`` (batch on dim 0).
+
+    ``signal_var`` is the variance across the batch, averaged over the other entries (how
+    much ``o`` depends on the example); ``var = signal_var + Var(batch means)`` is the variance
+    over all entries (law of total variance). Two-pass accurate, unlike ``E[o²] − E[o]²``.
+
+    >>> m, v, sv = moments(torch.tensor([[1.0, 3.0], [3.0, 5.0]]))
+    >>> m, v, sv
+    (3.0, 2.0, 1.0)
+    """
+    return _finish_moments(*batch_sums(o), o.numel())
+
+
+def _finish_moments(col: Tensor, ss: Tensor, n: int) -> tuple[float, float, float]:
+    c = col.double()
+    mean = float(c.mean()) if c.numel() else math.nan
+    between = float(c.var(unbiased=False)) if c.numel() > 1 else 0.0
+    sig = float(ss) / n if n else math.nan
+    var = (sig if sig == sig else 0.0) + between
+    return mean, var, sig
 
 
 class Probe:
@@ -126,8 +173,15 @@ class Probe:
         layers: the names of the modules to treat as layers (default: every module with a
             ≥ 2-D ``weight``); see `weight_layers`.
         thresholds: the verdict thresholds (`Thresholds`).
-        grads: also record gradients (a tensor hook on each layer output and weight).
+        grads: also record gradients (a tensor hook on each layer output, and one on each
+            weight unless ``weight_grads=False``).
         activations: extra module types to treat as activations.
+        activation_moments: also record the mean and std *after* each activation (two more
+            tensor ops per layer; dead / saturated fractions are recorded either way).
+        weight_grads: hook each weight for ∂L/∂W (off in the trainer callback, which reads
+            ``.grad`` after the backward pass instead, in one fused op).
+        check_overflow: redo in float64 a float32 sum that overflowed (|x| ≳ 1e19); costs one
+            host read per statistic, so the trainer callback turns it off (such sums read inf).
 
     Use it as a context manager around one forward/backward pass (the *last* pass inside
     the block is what the report shows), or call `attach` / `detach` yourself; the
@@ -135,7 +189,8 @@ class Probe:
     """
 
     def __init__(self, model: nn.Module, *, layers: Sequence[str] | None = None, thresholds: Thresholds | None = None,
-                 grads: bool = True, activations: Iterable[type] = ()):
+                 grads: bool = True, activations: Iterable[type] = (), activation_moments: bool = True,
+                 weight_grads: bool = True, check_overflow: bool = True):
         if not isinstance(model, nn.Module):
             raise ConfigError(f"Probe needs an nn.Module; got {type(model).__name__}")
         self.model = model
@@ -151,15 +206,24 @@ class Probe:
         if not self._layers:
             raise ConfigError(f"Probe: {type(model).__name__} has no layer with a >= 2-D weight; name the layers to watch with layers=[...]")
         self.thresholds = thresholds or Thresholds()
-        self.grads = grads
+        self.grads, self.weight_grads = grads, weight_grads
+        self.activation_moments, self.check_overflow = activation_moments, check_overflow
         self._extra_acts = tuple(activations)
         self._acts = [m for m in model.modules() if is_activation(m) or (self._extra_acts and isinstance(m, self._extra_acts))]
+        self._act_kind: dict[int, tuple] = {}
+        for a in self._acts:
+            b = activation_bounds(a)
+            if isinstance(a, _RECTIFIERS):
+                self._act_kind[id(a)] = ("dead", b)
+            elif b is not None:
+                self._act_kind[id(a)] = ("sat", b)
         self._handles: list[Any] = []
         self._sites: dict[str, _Site] = {}
+        self._spare: dict[str, _Site] = {}  # sites of earlier passes, kept for their scratch buffers
         self._calls: dict[int, int] = {}
         self._last: _Site | None = None
-        self._input: dict[str, Tensor] = {}
-        self._wgrad: dict[int, tuple[Tensor, Tensor]] = {}
+        self._input: dict[str, Any] = {}
+        self._wgrad: dict[int, tuple] = {}
         self.attached = False
 
     # ---- attach / detach -------------------------------------------------------------
@@ -173,13 +237,14 @@ class Probe:
             h.append(m.register_forward_hook(self._layer_hook(name)))
         for a in self._acts:
             h.append(a.register_forward_hook(self._on_act))
-        if self.grads:
+        if self.grads and self.weight_grads:
             seen: set[int] = set()
             for _, m in self._layers:
                 w = m._parameters.get("weight")
                 if isinstance(w, Tensor) and w.requires_grad and id(w) not in seen:
                     seen.add(id(w))
-                    h.append(w.register_hook(self._weight_hook(w)))
+                    b = m._parameters.get("bias")
+                    h.append(w.register_hook(self._weight_hook(w, b if isinstance(b, Tensor) else None)))
         self.attached = True
         return self
 
@@ -196,14 +261,15 @@ class Probe:
         self.detach()
 
     def clear(self) -> None:
-        """Forget the recorded statistics."""
-        self._sites.clear()
+        """Forget the recorded statistics (the per-layer scratch buffers are kept)."""
+        self._spare.update(self._sites)
+        self._sites = {}
         self._input.clear()
         self._wgrad.clear()
         self._calls.clear()
         self._last = None
 
-    # ---- hooks -----------------------------------------------------------------------
+    # ---- hooks (each a handful of tensor ops, no host reads unless check_overflow) ----
     def _on_root(self, module: nn.Module, args: Any) -> None:
         self._calls.clear()
         self._last = None
@@ -218,118 +284,171 @@ class Probe:
             key = name if k == 1 else f"{name}#{k}"
             site = self._sites.get(key)
             if site is None:
-                site = self._sites[key] = _Site(key, module)
+                site = self._spare.pop(key, None)
+                if site is None or site.module is not module:
+                    site = _Site(key, module)
+                site.s = {}
+                self._sites[key] = site
             site.act = None
+            chk = self.check_overflow
             with torch.no_grad():
                 if not self._input and args and isinstance(args[0], Tensor) and args[0].is_floating_point():
-                    x = _f32(args[0].detach())
-                    self._input["ms"] = x.pow(2).mean()
-                    self._input["signal_var"] = x.var(dim=0).mean() if x.shape[0] > 1 else x.new_tensor(math.nan)
-                o = _f32(output.detach())
+                    x = _f32(args[0])
+                    self._input["col"], self._input["ss"] = batch_sums(x, chk)
+                    self._input["n"] = x.numel()
+                o = _f32(output)
                 s = site.s
                 s.clear()
-                self._moments(o, s)
-                site.numel = o.numel()
+                buf = site.buf
+                if buf is None or buf.shape != o.shape or buf.dtype != o.dtype or buf.device != o.device:
+                    buf = site.buf = torch.empty_like(o, memory_format=torch.contiguous_format)
+                s["col"], s["ss"] = batch_sums(o, chk, out=buf)
+                site.n = o.numel()
             if self.grads and output.requires_grad:
                 output.register_hook(self._grad_hook(site))
             self._last = site
 
         return hook
 
-    @staticmethod
-    def _moments(o: Tensor, s: dict[str, Tensor]) -> None:
-        s["mean"] = o.mean()
-        s["var"] = o.var(unbiased=False) if o.numel() > 1 else o.new_tensor(0.0)
-        s["signal_var"] = o.var(dim=0).mean() if o.ndim >= 1 and o.shape[0] > 1 else o.new_tensor(math.nan)
-        if _overflowed(s["var"], o) and bool(torch.isfinite(o).all()):
-            Probe._moments(o.double(), s)
-
     def _on_act(self, module: nn.Module, args: Any, output: Any) -> None:
         site, self._last = self._last, None
         if site is None or not isinstance(output, Tensor) or not output.is_floating_point():
             return
         site.act = module
+        kind = self._act_kind.get(id(module))
         with torch.no_grad():
-            a = _f32(output.detach())
+            a = _f32(output)
             s = site.s
-            s["act_mean"] = a.mean()
-            s["act_var"] = a.var(unbiased=False) if a.numel() > 1 else a.new_tensor(0.0)
-            if isinstance(module, _RECTIFIERS) and a.ndim >= 2:
-                d = _unit_dim(site.module)
-                nz = a.ne(0)
-                alive = nz.transpose(0, 1).reshape(a.shape[1], -1).any(1) if d == 1 and a.ndim > 2 else nz.reshape(-1, a.shape[-1]).any(0)
-                s["dead"] = 1.0 - alive.float().mean()
-            b = activation_bounds(module)
-            if b is not None:
-                tol = self.thresholds.margin * (b[1] - b[0]) / 2
-                s["saturated"] = ((a <= b[0] + tol) | (a >= b[1] - tol)).float().mean()
+            if self.activation_moments:
+                m = a.mean()
+                s["act_mean"], s["act_ss"] = m, _sumsq(a - m)
+            if kind is None:
+                return
+            if kind[0] == "dead" and a.ndim >= 2:  # rectifier outputs are >= 0: alive <=> max over the batch > 0
+                keep = 1 if _unit_dim(site.module) == 1 and a.ndim > 2 else a.ndim - 1
+                s["amax"] = a.amax(dim=tuple(i for i in range(a.ndim) if i != keep))
+            lo, hi = kind[1] if kind[1] is not None else (None, None)
+            if lo is not None:
+                mid, half = (lo + hi) / 2, (hi - lo) / 2
+                d = a.abs() if mid == 0 else (a - mid).abs()
+                s["sat"] = (d >= half * (1 - self.thresholds.margin)).sum()
 
     def _grad_hook(self, site: _Site) -> Callable:
+        chk = self.check_overflow
+
         def hook(g: Tensor) -> None:
             with torch.no_grad():
-                gd = _f32(g.detach())
-                ms = gd.pow(2).mean()
-                if _overflowed(ms, gd):
-                    ms = gd.double().pow(2).mean()
-                site.s["grad_ms"] = ms
-                site.grad_numel = g.numel()
+                gd = _f32(g)
+                ss = _sumsq(gd)
+                if chk and gd.device.type == "cpu" and _inf(ss):
+                    ss = _sumsq(gd.double())
+                site.s["grad_ss"] = ss
+                site.grad_n = g.numel()
 
         return hook
 
-    def _weight_hook(self, w: Tensor) -> Callable:
+    def _weight_hook(self, w: Tensor, b: Tensor | None) -> Callable:
         key = id(w)
+        chk = self.check_overflow
 
         def hook(g: Tensor) -> None:
             with torch.no_grad():
-                gd = _f32(g.detach())
-                gs = gd.pow(2).sum()
-                if _overflowed(gs, gd):
-                    gs = gd.double().pow(2).sum()
-                self._wgrad[key] = (gs, _f32(w.detach()).pow(2).sum())
+                gd = _f32(g)
+                gs = _sumsq(gd)
+                if chk and gd.device.type == "cpu" and _inf(gs):
+                    gs = _sumsq(gd.double())
+                self._wgrad[key] = ("sumsq", gs, _sumsq(_f32(w)), _sumsq(_f32(b)) if b is not None and b.numel() else None)
 
         return hook
+
+    def record_weight_grads(self) -> list[Tensor]:
+        """Read ∂L/∂W from each weight's ``.grad`` (after a backward pass that started from
+        zeroed grads) with two fused ops for all layers — what `ProbeCallback` uses instead
+        of weight hooks. Returns the weights' norms (``‖W‖``, as tensors) in layer order."""
+        ws = [m._parameters["weight"] for _, m in self._layers
+              if isinstance(m._parameters.get("weight"), Tensor) and m._parameters["weight"].grad is not None]
+        if not ws:
+            return []
+        with torch.no_grad():
+            gn = torch._foreach_norm([w.grad for w in ws])
+            wn = torch._foreach_norm([w.detach() for w in ws])
+        for w, g, n in zip(ws, gn, wn):
+            self._wgrad.setdefault(id(w), ("norm", g, n, None))
+        return wn
 
     # ---- report ----------------------------------------------------------------------
-    def report(self, *, theory: bool = True, update_ratios: dict[str, float] | None = None,
-               step: int | None = None, loss: float | None = None) -> ProbeReport:
-        """The recorded statistics as a `ProbeReport`, with verdicts (and the theory overlay)."""
+    def snapshot(self) -> Snapshot:
+        """The statistics recorded so far, still as tensors: cheap to take every step; turn
+        it into a `ProbeReport` later with `report(snapshot=...)`."""
         if not self._sites:
             raise ConfigError("Probe.report: nothing recorded; run a forward pass inside `with Probe(model):` first")
-        sites = list(self._sites.values())
-        in_ms = float(self._input["ms"]) if "ms" in self._input else math.nan
-        in_sig = float(self._input["signal_var"]) if "signal_var" in self._input else math.nan
+        return Snapshot([(st.name, st.module, st.act, dict(st.s), st.n, st.grad_n) for st in self._sites.values()],
+                        dict(self._input), dict(self._wgrad))
+
+    def report(self, *, snapshot: Snapshot | None = None, theory: bool = True,
+               update_ratios: dict[str, Any] | None = None, step: int | None = None,
+               loss: float | None = None) -> ProbeReport:
+        """The recorded statistics (or a `snapshot`) as a `ProbeReport`, with verdicts (and the
+        theory overlay)."""
+        snap = snapshot if snapshot is not None else self.snapshot()
+        inp = snap.input
+        if "col" in inp:
+            im, iv, isv = _finish_moments(inp["col"], inp["ss"], inp["n"])
+            in_rms, in_sd = math.sqrt(max(iv + im * im, 0.0)), (math.sqrt(isv) if isv == isv and isv >= 0 else math.nan)
+        else:
+            in_rms = in_sd = math.nan
         rows: list[LayerStats] = []
-        for i, st in enumerate(sites, 1):
-            s = {k: float(v) for k, v in st.s.items()}
-            w = st.module._parameters.get("weight")
-            b = st.module._parameters.get("bias")
+        for i, (name, module, act, st, n, grad_n) in enumerate(snap.sites, 1):
+            mean, var, sv = _finish_moments(st["col"], st["ss"], n) if "col" in st else (math.nan,) * 3
+            w = module._parameters.get("weight")
+            b = module._parameters.get("bias")
             wd = w.detach() if isinstance(w, Tensor) else None
-            fan_in, fan_out = _fans(wd, st.module) if wd is not None and wd.ndim >= 2 else (0, 0)
-            wg = self._wgrad.get(id(w)) if w is not None else None
-            w_norm = math.sqrt(float(wg[1])) if wg is not None else (float(wd.float().norm()) if wd is not None else math.nan)
+            fan_in, fan_out = _fans(wd, module) if wd is not None and wd.ndim >= 2 else (0, 0)
+            wg = snap.wgrad.get(id(w)) if w is not None else None
+            if wg is not None:  # captured during backward: the weights this pass used
+                kind, g_, w_, b_ = wg
+                sq = (lambda t: float(t)) if kind == "sumsq" else (lambda t: float(t) ** 2)
+                wg = (sq(g_), sq(w_))
+                w_norm = math.sqrt(wg[1])
+                if b_ is not None and isinstance(b, Tensor):
+                    b_ms = sq(b_) / b.numel()
+                else:
+                    b_ms = float(b.detach().float().pow(2).mean()) if isinstance(b, Tensor) and b.numel() else 0.0
+            else:
+                w_norm = float(wd.float().norm()) if wd is not None else math.nan
+                b_ms = float(b.detach().float().pow(2).mean()) if isinstance(b, Tensor) and b.numel() else 0.0
             w_ms = w_norm ** 2 / wd.numel() if wd is not None and wd.numel() else math.nan
-            b_ms = float(b.detach().float().pow(2).mean()) if isinstance(b, Tensor) and b.numel() else 0.0
-            var, mean = s.get("var", math.nan), s.get("mean", math.nan)
+            act_mean = act_std = dead = sat = None
+            if "act_mean" in st:
+                act_mean = float(st["act_mean"])
+                act_std = math.sqrt(max(float(st["act_ss"]) / max(n, 1), 0.0))
+            if "amax" in st:
+                dead = float((st["amax"] <= 0).double().mean())
+            if "sat" in st:
+                sat = float(st["sat"]) / max(n, 1)
+            upd = (update_ratios or {}).get(name.split("#")[0])
+            if isinstance(upd, tuple):  # (‖ΔW‖, ‖W‖) as tensors, from the trainer callback
+                num, den = float(upd[0]), float(upd[1])
+                upd = num / den if den > 0 else math.nan
+            g_ms = float(st["grad_ss"]) / grad_n if "grad_ss" in st and grad_n else None
             row = LayerStats(
-                index=i, name=st.name, kind=type(st.module).__name__,
+                index=i, name=name, kind=type(module).__name__,
                 shape=list(wd.shape) if wd is not None else [], fan_in=fan_in, fan_out=fan_out,
-                activation=type(st.act).__name__ if st.act is not None else None,
+                activation=type(act).__name__ if act is not None else None,
                 mean=mean, std=math.sqrt(max(var, 0.0)) if var == var else math.nan,
                 rms=math.sqrt(max(var + mean * mean, 0.0)) if var == var else math.nan,
-                signal_std=math.sqrt(s["signal_var"]) if s.get("signal_var", math.nan) == s.get("signal_var") and s["signal_var"] >= 0 else math.nan,
-                act_mean=s.get("act_mean"), act_std=math.sqrt(s["act_var"]) if "act_var" in s else None,
-                dead=s.get("dead"), saturated=s.get("saturated"),
-                grad_rms=math.sqrt(s["grad_ms"]) if "grad_ms" in s else None,
-                grad_norm=math.sqrt(s["grad_ms"] * st.grad_numel) if "grad_ms" in s else None,
+                signal_std=math.sqrt(max(sv, 0.0)) if sv == sv else math.nan,
+                act_mean=act_mean, act_std=act_std, dead=dead, saturated=sat,
+                grad_rms=math.sqrt(g_ms) if g_ms is not None else None,
+                grad_norm=math.sqrt(g_ms * grad_n) if g_ms is not None else None,
                 weight_norm=w_norm, weight_ms=w_ms, bias_ms=b_ms,
-                weight_grad_norm=math.sqrt(float(wg[0])) if wg is not None else None,
-                update_ratio=(update_ratios or {}).get(st.name.split("#")[0]),
+                weight_grad_norm=math.sqrt(wg[0]) if wg is not None else None,
+                update_ratio=float(upd) if upd is not None else None,
             )
             if row.weight_grad_norm is not None and w_norm > 0:
                 row.grad_to_weight = row.weight_grad_norm / w_norm
-            in_rms = math.sqrt(in_ms) if in_ms == in_ms else math.nan
             row.fwd_ratio = _ratio(row.rms, in_rms)
-            row.signal_ratio = _ratio(row.signal_std, math.sqrt(in_sig) if in_sig == in_sig and in_sig >= 0 else math.nan)
+            row.signal_ratio = _ratio(row.signal_std, in_sd)
             rows.append(row)
         with_grad = [r for r in rows if r.grad_rms is not None]
         if with_grad:
@@ -338,15 +457,23 @@ class Probe:
                 r.bwd_ratio = _ratio(r.grad_rms, ref)
         t = self.thresholds
         for r in rows:
-            r.verdict, r.issues = layer_verdict(r.to_dict(), t)
-        rep = ProbeReport(layers=rows, input_rms=math.sqrt(in_ms) if in_ms == in_ms else math.nan,
-                          input_signal_std=math.sqrt(in_sig) if in_sig == in_sig and in_sig >= 0 else math.nan,
-                          thresholds=t, verdict=overall_verdict([r.to_dict() for r in rows], t), step=step, loss=loss)
+            r.verdict, r.issues = layer_verdict(r, t)
+        rep = ProbeReport(layers=rows, input_rms=in_rms, input_signal_std=in_sd, thresholds=t,
+                          verdict=overall_verdict(rows, t), step=step, loss=loss)
         if theory:
             from .overlay import add_theory
 
-            add_theory(rep, [st.act for st in sites])
+            add_theory(rep, [site[2] for site in snap.sites])
         return rep
+
+
+class Snapshot:
+    """Recorded statistics of one pass, as tensors (see `Probe.snapshot`)."""
+
+    __slots__ = ("sites", "input", "wgrad")
+
+    def __init__(self, sites: list[tuple], input: dict[str, Any], wgrad: dict[int, tuple]):
+        self.sites, self.input, self.wgrad = sites, input, wgrad
 
 
 def _ratio(a: float | None, b: float | None) -> float:

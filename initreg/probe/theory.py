@@ -117,7 +117,7 @@ def variance_map(f: Callable | None | Sequence[Callable | None], x_ms: float | S
 
 
 def _bounds_of(f: Callable) -> tuple[float, float] | None:
-    from .probe import activation_bounds
+    from .core import activation_bounds
 
     return activation_bounds(f) if isinstance(f, torch.nn.Module) else None
 

@@ -64,6 +64,11 @@ class Thresholds:
         return asdict(self)
 
 
+def _get(row: Any, key: str) -> Any:
+    """A field of a row: a mapping or an object with attributes (`LayerStats`)."""
+    return row.get(key) if isinstance(row, dict) else getattr(row, key, None)
+
+
 def _bad(x: float | None, t: Thresholds) -> str | None:
     if x is None or x != x:  # None or NaN: not measured
         return None
@@ -74,8 +79,8 @@ def _bad(x: float | None, t: Thresholds) -> str | None:
     return None
 
 
-def layer_verdict(row: dict[str, Any], t: Thresholds) -> tuple[str, list[dict[str, str]]]:
-    """``(label, issues)`` for one layer's record (a `LayerStats.to_dict()`).
+def layer_verdict(row: Any, t: Thresholds) -> tuple[str, list[dict[str, str]]]:
+    """``(label, issues)`` for one layer's record (a `LayerStats` or its ``to_dict()``).
 
     Each issue is ``{"label", "direction", "text"}``; direction is ``forward`` (the
     activations, saturated and dead units, updates) or ``backward`` (the gradients).
@@ -85,22 +90,22 @@ def layer_verdict(row: dict[str, Any], t: Thresholds) -> tuple[str, list[dict[st
     def add(label: str, direction: str, text: str) -> None:
         issues.append({"label": label, "direction": direction, "text": text})
 
-    fwd = _bad(row.get("fwd_ratio"), t)
+    fwd = _bad(_get(row, "fwd_ratio"), t)
     if fwd:
-        add(fwd, "forward", f"forward {fwd}: output RMS is {row['fwd_ratio']:.2g}x the input's")
-    sig = _bad(row.get("signal_ratio"), t)
+        add(fwd, "forward", f"forward {fwd}: output RMS is {_get(row, 'fwd_ratio'):.2g}x the input's")
+    sig = _bad(_get(row, "signal_ratio"), t)
     if sig == "vanishing" and fwd is None:
-        add("vanishing", "forward", f"forward signal vanishing: across-batch std is {row['signal_ratio']:.2g}x the input's")
-    bwd = _bad(row.get("bwd_ratio"), t)
+        add("vanishing", "forward", f"forward signal vanishing: across-batch std is {_get(row, 'signal_ratio'):.2g}x the input's")
+    bwd = _bad(_get(row, "bwd_ratio"), t)
     if bwd:
-        add(bwd, "backward", f"backward {bwd}: gradient RMS is {row['bwd_ratio']:.2g}x the output layer's")
-    sat = row.get("saturated")
+        add(bwd, "backward", f"backward {bwd}: gradient RMS is {_get(row, 'bwd_ratio'):.2g}x the output layer's")
+    sat = _get(row, "saturated")
     if sat is not None and sat > t.saturated:
         add("saturated", "forward", f"{sat:.0%} of activations within {t.margin:g} of a bound")
-    dead = row.get("dead")
+    dead = _get(row, "dead")
     if dead is not None and dead > t.dead:
         add("dead", "forward", f"{dead:.0%} of units inactive on the whole batch")
-    upd = row.get("update_ratio")
+    upd = _get(row, "update_ratio")
     if upd is not None and (upd != upd or upd > t.update):
         add("exploding", "forward", f"one step changed the weights by {upd:.2g}x their norm")
     if not issues:
@@ -112,24 +117,24 @@ def _worst(issues: list[dict[str, str]]) -> str:
     return min((i["label"] for i in issues), key=_PRIORITY.index)
 
 
-def overall_verdict(rows: list[dict[str, Any]], t: Thresholds | None = None) -> dict[str, Any]:
+def overall_verdict(rows: list[Any], t: Thresholds | None = None) -> dict[str, Any]:
     """The network's verdict and the layer where it starts.
 
     ``rows`` carry ``index``, ``name`` and ``issues`` (from `layer_verdict`). Returns
     ``{"label", "first_bad": {"index", "name", "label", "direction", "issues"} | None}``.
     """
-    fwd = [(r, [i for i in r.get("issues", []) if i["direction"] == "forward"]) for r in rows]
+    fwd = [(r, [i for i in (_get(r, "issues") or []) if i["direction"] == "forward"]) for r in rows]
     fwd = [(r, i) for r, i in fwd if i]
-    bwd = [(r, [i for i in r.get("issues", []) if i["direction"] == "backward"]) for r in rows]
+    bwd = [(r, [i for i in (_get(r, "issues") or []) if i["direction"] == "backward"]) for r in rows]
     bwd = [(r, i) for r, i in bwd if i]
     if fwd:
-        r, issues = min(fwd, key=lambda x: x[0]["index"])
+        r, issues = min(fwd, key=lambda x: _get(x[0], "index"))
         direction = "forward"
     elif bwd:
-        r, issues = max(bwd, key=lambda x: x[0]["index"])
+        r, issues = max(bwd, key=lambda x: _get(x[0], "index"))
         direction = "backward"
     else:
         return {"label": "healthy", "first_bad": None}
     label = _worst(issues)
-    return {"label": label, "first_bad": {"index": r["index"], "name": r["name"], "label": label,
+    return {"label": label, "first_bad": {"index": _get(r, "index"), "name": _get(r, "name"), "label": label,
                                           "direction": direction, "issues": [i["text"] for i in issues]}}

@@ -127,7 +127,7 @@ def test_statistics_equal_direct_computation():
         o = outs[i].detach()
         assert row.mean == pytest.approx(float(o.mean()), rel=1e-5, abs=1e-7)
         assert row.std == pytest.approx(float(o.std(unbiased=False)), rel=1e-5)
-        assert row.signal_std == pytest.approx(math.sqrt(float(o.var(dim=0).mean())), rel=1e-5)
+        assert row.signal_std == pytest.approx(math.sqrt(float(o.var(dim=0, unbiased=False).mean())), rel=1e-5)
         g = outs[i].grad
         assert row.grad_rms == pytest.approx(float(g.pow(2).mean().sqrt()), rel=1e-5)
         assert row.grad_norm == pytest.approx(float(g.norm()), rel=1e-5)
