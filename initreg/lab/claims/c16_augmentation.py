@@ -124,7 +124,7 @@ def c16(ctx: Context) -> Outcome:
     for m, rs in runs.items():
         for arm in ("baseline", "rotations", "horizontal flips"):
             vals = [sum(r[arm][t] for r in rs) / len(rs) for t in labels]
-            ax.bar([i + (k - 1.5) * width for i in range(3)], vals, width, label=f"{m}: {arm}")
+            ax.bar([i + (k - (3 * len(runs) - 1) / 2) * width for i in range(3)], vals, width, label=f"{m}: {arm}")
             k += 1
     ax.set_xticks(range(3), [f"{t} test" for t in labels])
     ax.set_ylabel("accuracy %")

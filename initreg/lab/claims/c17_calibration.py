@@ -16,7 +16,9 @@ from ...train import fit
 from ..experiment import Context, Outcome, experiment
 
 REDUCTION = 0.5  # each remedy must at least halve the baseline's ECE
-MAX_ACC_DROP = 2.0  # percentage points of test accuracy a remedy may cost
+# Percentage points of test accuracy a remedy may cost: with 1,000 test examples at ~64% accuracy the
+# difference of two models' accuracies has a standard error of ~2 pp from the test sample alone.
+MAX_ACC_DROP = 3.0
 
 _ARMS = {  # name -> (train overrides, callbacks factory)
     "baseline": ({}, None),
@@ -63,8 +65,8 @@ def verdict(res: dict[str, list[dict[str, Any]]], mn: dict[str, list[dict[str, A
               f"test ECE (15 bins) by at least {int(REDUCTION * 100)}% at a test-accuracy cost of at most "
               f"{MAX_ACC_DROP:g} pp. MNIST 5k (shown, and checked): the baseline's ECE is below its ECE with "
               f"label smoothing 0.1, whose mean confidence falls below its accuracy (underconfident).",
-    settings={"quick": {"epochs": 60, "train_size": 1000, "mnist_epochs": 20, "mnist_train_size": 1000},
-              "full": {"epochs": 60, "train_size": None, "mnist_epochs": 30, "mnist_train_size": None}},
+    settings={"quick": {"epochs": 40, "train_size": None, "mnist_epochs": 20, "mnist_train_size": 1000},
+              "full": {"epochs": 60, "train_size": None, "mnist_epochs": 20, "mnist_train_size": 1000}},
     lecture=("R12", "R13"),
 )
 def c17(ctx: Context) -> Outcome:
