@@ -352,7 +352,7 @@ def measure_int8(model: nn.Module, x: torch.Tensor, y: torch.Tensor | None = Non
     model = model.eval()
     qm, used = int8_inference(model, backend=backend)  # type: ignore[arg-type]
     xb = x[:latency_batch]
-    for _ in range(3):  # warm-up
+    for _ in range(1):  # warm-up
         model(xb), qm(xb)
     t32, t8 = [], []
     for _ in range(repeats):

@@ -160,3 +160,17 @@ def test_student_module_identity_kept():
     h = distill(t, s, d, {"epochs": 1, "progress": "none"})
     assert not torch.equal(w0, s[1].weight) and h.steps == 1
     assert F.softmax(s(d.x_test[:2]), 1).shape == (2, 10)
+
+
+def test_c12_criterion_logic():
+    from initreg.lab.claims.c12_distillation import verdict
+
+    ok = [{"teacher": 0.70, "hard": 0.60, "kd": {4.0: 0.63}}, {"teacher": 0.71, "hard": 0.61, "kd": {4.0: 0.64}}]
+    holds, gains, closed = verdict(ok, 4.0, 0.10)
+    assert holds and gains == pytest.approx([0.03, 0.03]) and closed == pytest.approx([0.3, 0.3])
+    worse = ok + [{"teacher": 0.70, "hard": 0.60, "kd": {4.0: 0.595}}]  # one seed where KD hurts
+    assert not verdict(worse, 4.0, 0.10)[0]
+    small = [{"teacher": 0.70, "hard": 0.60, "kd": {4.0: 0.605}}]  # a gain, but only 5% of the gap
+    assert not verdict(small, 4.0, 0.10)[0]
+    no_gap = [{"teacher": 0.60, "hard": 0.61, "kd": {4.0: 0.62}}]  # teacher not ahead: no gap to close
+    assert not verdict(no_gap, 4.0, 0.10)[0]

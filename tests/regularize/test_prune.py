@@ -210,3 +210,19 @@ def test_unknown_criterion_lists_known():
     assert pruning_criteria.names() == ["global_magnitude", "magnitude", "random", "structured"]
     with pytest.raises(ConfigError, match="no Linear/Conv layer"):
         prune_(nn.Sequential(nn.ReLU()), 0.5)
+
+
+def test_c14_criterion_logic():
+    from initreg.lab.claims.c14_pruning import SETTINGS, verdict
+
+    s = SETTINGS["quick"]
+
+    def row(ft, noft, rnd, dense=0.94):
+        return {"dense": dense, "curve": {0.9: {"magnitude + fine-tune": ft, "magnitude, no fine-tune": noft,
+                                                "random + fine-tune": rnd}}}
+
+    assert verdict([row(0.945, 0.92, 0.85), row(0.935, 0.93, 0.90)], s)[0]
+    holds, parts = verdict([row(0.92, 0.90, 0.80)], s)  # fine-tuned model 2 pp below dense
+    assert not holds and not parts["finetuned_keeps_accuracy"]
+    assert not verdict([row(0.94, 0.945, 0.80)], s)[1]["no_finetune_falls_behind"]
+    assert not verdict([row(0.94, 0.92, 0.93)], s)[1]["random_falls_behind"]

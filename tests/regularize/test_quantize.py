@@ -209,3 +209,30 @@ def test_errors():
         build_regularizers([{"name": "qat", "format": "int2"}])
     with pytest.raises(ConfigError, match="backend must be"):
         int8_inference(nn.Linear(2, 2), backend="tensorrt")
+
+
+def test_c13_criterion_logic():
+    from initreg.lab.claims.c13_quantization import ORDER, SETTINGS, verdict
+
+    s = SETTINGS["quick"]
+    bits = {"fp16": 16, "bf16": 16, "fp8_e4m3": 8, "fp8_e5m2": 8, "fp4_e2m1": 4, "int8": 8, "int4": 4}
+
+    def model(flips, drops, sqnr_shift=0.0):
+        fm = {f: {"drop_pp": drops.get(f, 0.0), "flip": flips.get(f, 0.0), "sqnr_db": 80 - 8 * i + sqnr_shift,
+                  "size_ratio": 32 / bits[f], "expected_ratio": 32 / bits[f]} for i, f in enumerate(ORDER)}
+        return {"formats": fm}
+
+    good_conv = {**model({"int8": 0.004, "fp4_e2m1": 0.06, "int4": 0.08}, {"int4": 3.0}), "qat_drop_pp": 0.5}
+    good_mlp = {**model({}, {}), "int8": {"agreement": 1.0, "size_ratio": 3.9}}
+    assert verdict([{"mlp": good_mlp, "conv": good_conv}], s) == (True, {k: True for k in verdict(
+        [{"mlp": good_mlp, "conv": good_conv}], s)[1]})
+    # 4-bit formats that do not change predictions fail the conv part
+    flat = {**model({"int8": 0.004, "fp4_e2m1": 0.005, "int4": 0.08}, {}), "qat_drop_pp": 0.0}
+    assert not verdict([{"mlp": good_mlp, "conv": flat}], s)[1]["conv_4bit_changes_predictions"]
+    # QAT that keeps most of a material loss fails; no material loss -> nothing to recover
+    bad_qat = {**good_conv, "qat_drop_pp": 2.0}
+    assert not verdict([{"mlp": good_mlp, "conv": bad_qat}], s)[1]["qat_recovers_low_bit_loss"]
+    # an SQNR order broken by one pair fails
+    swapped = model({}, {})
+    swapped["formats"]["int8"]["sqnr_db"], swapped["formats"]["fp8_e4m3"]["sqnr_db"] = 50.0, 70.0
+    assert not verdict([{"mlp": {**swapped, "int8": good_mlp["int8"]}, "conv": good_conv}], s)[1]["sqnr_ranks_by_bits"]

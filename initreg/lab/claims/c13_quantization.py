@@ -40,7 +40,7 @@ _COMMON = {"models": _MODELS, "granularity": "per_channel", "lr": 1e-3, "batch_s
            "min_int8_agreement": 0.99, "min_int8_size_ratio": 3.0}
 
 SETTINGS = {
-    "quick": {**_COMMON, "epochs": {"mlp": 5, "conv": 15}, "qat_epochs": 3, "int8_repeats": 5},
+    "quick": {**_COMMON, "epochs": {"mlp": 5, "conv": 15}, "qat_epochs": 3, "int8_repeats": 3},
     "full": {**_COMMON, "epochs": {"mlp": 20, "conv": 30}, "qat_epochs": 5, "int8_repeats": 20},
 }
 
