@@ -28,19 +28,19 @@ def plot_profile(reports: ProbeReport | Sequence[ProbeReport], path: str | Path,
         color = f"C{i % 10}"
         idx = [row.index for row in r.layers]
         fwd = [row.fwd_ratio ** 2 for row in r.layers]
-        af.semilogy(idx, fwd, "o-", color=color, ms=3, label=f"{name} measured")
+        af.semilogy(idx, fwd, "o-", color=color, ms=3, label=name)
         sig = [row.signal_ratio ** 2 for row in r.layers]
         if any(v == v and v > 0 for v in sig):
-            af.semilogy(idx, sig, ":", color=color, alpha=0.6, label=f"{name} across-batch signal")
+            af.semilogy(idx, sig, ":", color=color, alpha=0.6)
         th = [row.theory_fwd_ratio ** 2 if row.theory_fwd_ratio is not None else float("nan") for row in r.layers]
         if any(v == v for v in th):
-            af.semilogy(idx, th, "--", color=color, alpha=0.8, label=f"{name} theory")
+            af.semilogy(idx, th, "--", color=color, alpha=0.8)
         bwd = [row.bwd_ratio ** 2 for row in r.layers]
         if any(v == v for v in bwd):
-            ab.semilogy(idx, bwd, "o-", color=color, ms=3, label=f"{name} measured")
+            ab.semilogy(idx, bwd, "o-", color=color, ms=3)
             tb = [row.theory_bwd_ratio ** 2 if row.theory_bwd_ratio is not None else float("nan") for row in r.layers]
             if any(v == v for v in tb):
-                ab.semilogy(idx, tb, "--", color=color, alpha=0.8, label=f"{name} theory")
+                ab.semilogy(idx, tb, "--", color=color, alpha=0.8)
         fb = r.first_bad
         if fb is not None:
             ax = af if fb["direction"] == "forward" else ab
@@ -56,9 +56,13 @@ def plot_profile(reports: ProbeReport | Sequence[ProbeReport], path: str | Path,
     ab.set_ylabel("E[δ²] / E[δ_last²]  (backward)")
     af.set_title(f"{title} forward".strip())
     ab.set_title(f"{title} backward".strip())
-    af.legend(fontsize=7)
-    if ab.lines:
-        ab.legend(fontsize=7)
+    from matplotlib.lines import Line2D
+
+    styles = [Line2D([], [], color="k", marker="o", ms=3, label="measured"),
+              Line2D([], [], color="k", ls="--", label="mean-field theory"),
+              Line2D([], [], color="k", ls=":", alpha=0.6, label="across-batch signal (forward)")]
+    af.legend(fontsize=7, loc="best")
+    ab.legend(handles=styles, fontsize=7, loc="best")
     return save_figure(fig, path)
 
 
