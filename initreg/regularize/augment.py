@@ -19,7 +19,9 @@ probabilities ``hflip`` / ``vflip`` (exact ``torch.flip``). Signals ``(N, C, L)`
 interpolation (``grid_sample``).
 
 Randomness comes only from ``generator`` (a CPU generator; the tensors may live on any
-device). Out-of-image pixels repeat the border (``padding_mode="border"``): on standardized
+device). kornia's own ``kornia.augmentation`` modules (``RandomRotation``...) draw their
+parameters from torch's global RNG, so the parameters are drawn here and handed to kornia's
+deterministic geometry functions. Out-of-image pixels repeat the border (``padding_mode="border"``): on standardized
 digits the border is background, whereas zeros would paint the corners grey.
 
 >>> import torch
