@@ -10,7 +10,8 @@ from initreg.cli import main
 @pytest.fixture(scope="module")
 def lab_out(tmp_path_factory):
     out = tmp_path_factory.mktemp("lab")
-    rc = main(["lab", "--quick", "--only", "C1", "--out", str(out)])
+    # one seed keeps the suite fast; the lab itself checks C1 over the quick seeds (and 5 while tuning)
+    rc = main(["lab", "--quick", "--only", "C1", "--seeds", "1", "--out", str(out)])
     return rc, out
 
 
@@ -32,7 +33,7 @@ def test_lab_quick_c1_writes_the_three_files_and_holds(lab_out):
 def test_lab_rerun_reuses_the_finished_claim(lab_out, capsys):
     _, out = lab_out
     capsys.readouterr()
-    assert main(["lab", "--quick", "--only", "c1", "--out", str(out)]) == 0
+    assert main(["lab", "--quick", "--only", "c1", "--seeds", "1", "--out", str(out)]) == 0
     assert "(cached)" in capsys.readouterr().out
 
 
