@@ -142,6 +142,8 @@ def c18(ctx: Context) -> Outcome:
         c = _lr_run(data, seed, s, s["clip"])
         runs_plain.append(p)
         runs_clip.append(c)
+        # a report at step s covers the s-th forward/backward; the non-finite loss came from
+        # forward number diverged_step + 1, so "flagged earlier" is first_flag <= diverged_step
         good_p = p["diverged"] and p["first_flag"] is not None and p["first_flag"] <= p["diverged_step"]
         good_c = (not c["diverged"]) and c["train_loss"] < math.log(10)
         if not good_p:
