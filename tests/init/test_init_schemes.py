@@ -10,8 +10,12 @@ from scipy import stats
 
 from initreg.errors import ConfigError
 from initreg.init import (
+    auto_,
     constant_,
+    critical_,
+    critical_point,
     fan_in_and_fan_out,
+    gain,
     inits,
     kaiming_normal_,
     kaiming_uniform_,
@@ -56,6 +60,9 @@ def test_ks_normal_schemes(shape):
         (lambda w: lecun_normal_(w, generator=gen(6)), math.sqrt(1 / fi)),
         (lambda w: normal_(w, std=0.01, generator=gen(7)), 0.01),
         (lambda w: variance_scaling_(w, 2.0, "fan_avg", generator=gen(8)), math.sqrt(2 / ((fi + fo) / 2))),
+        (lambda w: critical_(w, "tanh", q_star=1.0, generator=gen(9)),
+         critical_point("tanh", q_star=1.0).sigma_w / math.sqrt(fi)),
+        (lambda w: auto_(w, "gelu", generator=gen(10)), gain("gelu") / math.sqrt(fi)),
     ]
     for fill, std in cases:
         w = fill(torch.empty(shape))
