@@ -27,7 +27,7 @@ def chain(widths: Sequence[int], activation: str | dict, scheme: str | dict, *, 
         for i, (a, b) in enumerate(zip(widths[:-1], widths[1:])):
             layers.append(nn.Linear(a, b))
             if last_activation or i < len(widths) - 2:
-                layers.append(make_activation(activation) if isinstance(activation, str) else make_activation(activation))
+                layers.append(make_activation(activation))
         net = nn.Sequential(*layers)
     initialize(net, scheme, generator=torch.Generator().manual_seed(seed), zero_bias=zero_bias, gains=False)
     return net
