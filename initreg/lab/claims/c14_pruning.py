@@ -112,9 +112,12 @@ def c14(ctx: Context) -> Outcome:
     save_figure(fig, ctx.figure("accuracy_vs_sparsity.png"))
     sp = s["sparsity"]
     diff = lambda name: ctx.summarize([100 * (r["curve"][sp][name] - r["dense"]) for r in rows])  # noqa: E731
-    numbers: dict[str, Any] = {
-        "criteria": parts,
+    numbers: dict[str, Any] = {  # headline numbers first (the report's table shows the first four)
+        "finetuned_vs_dense_pp": diff("magnitude + fine-tune"),
+        "no_finetune_vs_dense_pp": diff("magnitude, no fine-tune"),
+        "random_vs_dense_pp": diff("random + fine-tune"),
         "dense_acc": ctx.summarize([r["dense"] for r in rows]),
+        "criteria": parts,
         "vs_dense_pp": {name: diff(name) for name in METHODS},
         "curve_mean_acc": {str(x): {n: ctx.summarize([r["curve"][x][n] for r in rows])["mean"] for n in METHODS}
                            for x in sps},
