@@ -10,7 +10,7 @@ export OMP_NUM_THREADS ?= 1
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(PIP) -e '.[dev]'
+	$(PIP) -e '.[dev,compress]'
 	touch $(STAMP)
 
 setup: $(STAMP) wordnet

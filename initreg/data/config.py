@@ -111,7 +111,7 @@ def _prepare(cfg: DataConfig, raw: Raw) -> Splits:
 
     def tx(a: np.ndarray) -> torch.Tensor:
         t = torch.from_numpy(np.ascontiguousarray((a - mean) / std, dtype=np.float32))
-        return t.reshape(len(t), -1) if cfg.flatten else t
+        return t.reshape(len(t), int(np.prod(a.shape[1:]))) if cfg.flatten else t  # explicit width: a split may be empty
 
     def ty(a: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(np.ascontiguousarray(a)).long() if strat else torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))

@@ -197,6 +197,9 @@ def fit(model: nn.Module | Sequence[nn.Module], data: Splits, config: TrainConfi
     total = cfg.steps if cfg.steps is not None else cfg.epochs * steps_per_epoch
     eval_every = cfg.eval_every or steps_per_epoch
     loss_fn = loss_function(cfg, data.task)
+    # Evaluation reports the plain loss: label smoothing is a training-time target change, and a
+    # smoothed validation loss would not be comparable across runs (or fit for early stopping).
+    eval_loss_fn = loss_function(cfg.model_copy(update={"label_smoothing": 0.0}), data.task) if cfg.label_smoothing else loss_fn
     opt = make_optimizer(model, cfg)
     sched = make_scheduler(opt, cfg, total, steps_per_epoch)
     gen = torch.Generator().manual_seed(cfg.seed)
@@ -237,12 +240,12 @@ def fit(model: nn.Module | Sequence[nn.Module], data: Splits, config: TrainConfi
             run_correct_t.zero_()
         rec: dict[str, Any] = {"epoch": state.epoch, "step": state.step}
         if cfg.eval_train:
-            rec.update({f"train_{k}": v for k, v in evaluate(model, x, y, loss_fn, batch_size=cfg.eval_batch_size, task=data.task).items()})
+            rec.update({f"train_{k}": v for k, v in evaluate(model, x, y, eval_loss_fn, batch_size=cfg.eval_batch_size, task=data.task).items()})
         elif run_count:
             rec["train_loss"] = run_loss / run_count
             if data.task == "classification" and y.ndim == 1:
                 rec["train_acc"] = run_correct / run_count
-        rec.update({f"val_{k}": v for k, v in evaluate(model, data.x_val, data.y_val, loss_fn,
+        rec.update({f"val_{k}": v for k, v in evaluate(model, data.x_val, data.y_val, eval_loss_fn,
                                                        batch_size=cfg.eval_batch_size, task=data.task).items()})
         rec["lr"] = opt.param_groups[0]["lr"]
         rec["seconds"] = time.perf_counter() - t0
@@ -343,6 +346,6 @@ def fit(model: nn.Module | Sequence[nn.Module], data: Splits, config: TrainConfi
             progress.close()
     hist.steps, hist.epochs, hist.stop_reason = state.step, state.epoch, state.stop_reason
     if cfg.evaluate_test and not hist.diverged:
-        hist.test = evaluate(model, data.x_test, data.y_test, loss_fn, batch_size=cfg.eval_batch_size, task=data.task)
+        hist.test = evaluate(model, data.x_test, data.y_test, eval_loss_fn, batch_size=cfg.eval_batch_size, task=data.task)
     hist.seconds = time.perf_counter() - t0
     return hist

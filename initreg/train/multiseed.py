@@ -262,7 +262,7 @@ def fit_seeds(models: nn.Module | Sequence[nn.Module], data: Splits, config: Tra
     steps_per_epoch = n // bs if one.drop_last else math.ceil(n / bs)
     total = one.steps if one.steps is not None else one.epochs * steps_per_epoch
     eval_every = one.eval_every or steps_per_epoch
-    loss_fn = loss_function(one, data.task)
+    loss_fn = loss_function(one.model_copy(update={"label_smoothing": 0.0}), data.task)  # evaluation: the plain loss (as fit)
     kind = one.loss if one.loss != "auto" else ("cross_entropy" if data.task == "classification" else "mse")
     opt = make_optimizer(net, one)
     sched = make_scheduler(opt, one, total, steps_per_epoch)
