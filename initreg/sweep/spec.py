@@ -40,6 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import ConfigError
 from ..registry import format_validation_error
+from ..utils.io import read_yaml_mapping
 
 __all__ = ["SweepSpec", "Trial", "load_spec", "config_hash"]
 
@@ -192,14 +193,7 @@ def load_spec(source: str | Path | Mapping[str, Any], overrides: Mapping[str, An
         root = Path.cwd()
     else:
         p = Path(source)
-        if not p.exists():
-            raise ConfigError(f"sweep spec {str(p)!r} does not exist")
-        try:
-            raw = yaml.safe_load(p.read_text()) or {}
-        except yaml.YAMLError as e:
-            raise ConfigError(f"sweep spec {str(p)!r} is not valid YAML: {str(e).splitlines()[0]}") from None
-        if not isinstance(raw, dict):
-            raise ConfigError(f"sweep spec {str(p)!r} must hold a mapping; got {type(raw).__name__}")
+        raw = read_yaml_mapping(p, "sweep spec")
         name, root = p.stem, p.parent
     raw.update({k: v for k, v in (overrides or {}).items() if v is not None})
     if name and "name" not in raw:

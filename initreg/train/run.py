@@ -22,7 +22,7 @@ from ..errors import ConfigError
 from ..models import build_model
 from ..models.zoo import models
 from ..registry import format_validation_error, validate_params
-from ..utils.io import atomic_write, environment_info, write_json, write_text
+from ..utils.io import atomic_write, environment_info, read_yaml_mapping, write_json, write_text
 from .callbacks import Callback
 from .config import TrainConfig
 from .fit import fit
@@ -110,15 +110,7 @@ def load_config(source: str | Path | Mapping[str, Any] | None = None, overrides:
     elif isinstance(source, Mapping):
         raw = dict(source)
     else:
-        p = Path(source)
-        if not p.exists():
-            raise ConfigError(f"config file {str(p)!r} does not exist")
-        try:
-            raw = yaml.safe_load(p.read_text()) or {}
-        except yaml.YAMLError as e:
-            raise ConfigError(f"config file {str(p)!r} is not valid YAML: {str(e).splitlines()[0]}") from None
-        if not isinstance(raw, dict):
-            raise ConfigError(f"config file {str(p)!r} must hold a mapping at the top level; got {type(raw).__name__}")
+        raw = read_yaml_mapping(source, "config file")
     raw.pop("_meta", None)  # what `run` adds to a run folder's config.yaml (versions, git): not a setting
     raw.setdefault("model", {"name": "mlp"})
     raw = apply_overrides(raw, overrides)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_write", "write_text", "write_json", "environment_info", "git_hash"]
+__all__ = ["atomic_write", "write_text", "write_json", "read_yaml_mapping", "environment_info", "git_hash"]
 
 
 def atomic_write(path: str | Path, writer: Callable[[str], None]) -> Path:
@@ -66,6 +66,25 @@ def _default(o: Any) -> Any:
 
 def write_json(path: str | Path, obj: Any) -> Path:
     return write_text(path, json.dumps(obj, indent=2, default=_default, allow_nan=True) + "\n")
+
+
+def read_yaml_mapping(path: str | Path, what: str = "config file") -> dict[str, Any]:
+    """A YAML file that must hold a mapping; a missing file, bad YAML or another top-level
+    type is a `ConfigError` naming ``what`` and the path."""
+    import yaml
+
+    from ..errors import ConfigError
+
+    p = Path(path)
+    if not p.exists():
+        raise ConfigError(f"{what} {str(p)!r} does not exist")
+    try:
+        raw = yaml.safe_load(p.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{what} {str(p)!r} is not valid YAML: {str(e).splitlines()[0]}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{what} {str(p)!r} must hold a mapping at the top level; got {type(raw).__name__}")
+    return raw
 
 
 def git_hash() -> str | None:
