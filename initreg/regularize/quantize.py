@@ -299,7 +299,13 @@ def qat(format: str = "int8", granularity: Granularity = "per_channel") -> QAT:
 
 def _torchao():
     logging.getLogger("torchao").setLevel(logging.ERROR)  # it logs missing CUDA kernels on CPU
-    import torchao.quantization as tq
+    pytree = logging.getLogger("torch.utils._pytree")  # torchao 0.18 on torch 2.13 logs a deprecation on import
+    level = pytree.level
+    pytree.setLevel(logging.ERROR)
+    try:
+        import torchao.quantization as tq
+    finally:
+        pytree.setLevel(level)
 
     return tq
 
