@@ -174,3 +174,57 @@ def test_c12_criterion_logic():
     assert not verdict(small, 4.0, 0.10)[0]
     no_gap = [{"teacher": 0.60, "hard": 0.61, "kd": {4.0: 0.62}}]  # teacher not ahead: no gap to close
     assert not verdict(no_gap, 4.0, 0.10)[0]
+
+
+def _transfer_fit(d, labeled, seed=3):
+    from initreg.lab.claims.c12_distillation import TransferSetDistill
+
+    teacher = build_model({"name": "mlp", "depth": 1, "width": 16}, d.input_shape, 10, seed=0).eval()
+    st = build_model({"name": "mlp", "depth": 1, "width": 8}, d.input_shape, 10, seed=seed)
+    cb = TransferSetDistill(teacher, labeled, temperature=3.0, alpha=0.7)
+    return fit(st, d, {"epochs": 2, "batch_size": 32, "progress": "none"}, callbacks=[cb]).column("val_loss"), teacher
+
+
+def test_c12_transfer_set_all_labelled_equals_plain_distill():
+    d = load_data({"name": "digits", "train_size": 150})
+    losses, teacher = _transfer_fit(d, torch.ones(150, dtype=torch.bool))
+    st = build_model({"name": "mlp", "depth": 1, "width": 8}, d.input_shape, 10, seed=3)
+    h = fit(st, d, {"epochs": 2, "batch_size": 32, "progress": "none"}, callbacks=[Distill(teacher, 3.0, 0.7)])
+    assert losses == pytest.approx(h.column("val_loss"), rel=1e-6)
+
+
+def test_c12_transfer_set_ignores_labels_of_unlabelled_examples():
+    import dataclasses
+
+    d = load_data({"name": "digits", "train_size": 150})
+    labeled = torch.zeros(150, dtype=torch.bool)
+    labeled[:40] = True
+    base, _ = _transfer_fit(d, labeled)
+    y = d.y_train.clone()
+    y[40:] = (y[40:] + 1) % 10  # change only the labels the student may not see
+    assert _transfer_fit(dataclasses.replace(d, y_train=y), labeled)[0] == base
+    y = d.y_train.clone()
+    y[:40] = (y[:40] + 1) % 10  # the labels it does see matter
+    assert _transfer_fit(dataclasses.replace(d, y_train=y), labeled)[0] != base
+
+
+def test_c12_run_seed_tiny():
+    from initreg.lab.claims.c12_distillation import SETTINGS, run_seed
+
+    d = load_data({"name": "digits", "train_size": 200})
+    s = {**SETTINGS["full"], "teacher": {"name": "mlp", "widths": [16], "init": "torch"},
+         "student": {"name": "mlp", "widths": [8], "init": "torch"}, "labeled": 50, "teacher_epochs": 1,
+         "student_epochs": 1, "temperatures": [2.0]}
+    r = run_seed(s, 0, d)
+    assert sorted(r["kd"]) == [2.0, 4.0]  # the sweep plus the judged temperature
+    assert {"teacher", "hard", "pseudo", "plain_hard", "plain_kd"} <= set(r)
+    assert all(0.0 <= v <= 1.0 for v in [r["teacher"], r["hard"], *r["kd"].values()])
+
+
+def test_c12_min_gain():
+    from initreg.lab.claims.c12_distillation import verdict
+
+    rows = [{"teacher": 0.70, "hard": 0.40, "kd": {4.0: 0.60}}, {"teacher": 0.70, "hard": 0.40, "kd": {4.0: 0.43}}]
+    holds, gains, closed = verdict(rows, 4.0, 0.05, 0.05)
+    assert not holds and closed == pytest.approx([2 / 3, 0.1])  # seed 2: 10% closed but only +3 pp
+    assert verdict(rows[:1], 4.0, 0.25, 0.05)[0]
