@@ -154,7 +154,10 @@ def format_validation_error(e: pydantic.ValidationError) -> str:
     for err in e.errors():
         loc = ".".join(str(x) for x in err["loc"])
         msg = str(err["msg"]).removeprefix("Value error, ")
-        got = "" if "got " in msg or not loc else f" (got {err.get('input')!r})"
+        inp = err.get("input")
+        # Our own validators' messages name the bad value; their input is then the whole section.
+        ours = err.get("type") == "value_error" and isinstance(inp, (dict, list))
+        got = "" if "got " in msg or not loc or ours else f" (got {inp!r})"
         if not loc or msg.startswith((f"{loc} ", f"{loc}:")):  # a check across fields, or a message naming it already
             parts.append(f"{msg}{got}")
         else:
