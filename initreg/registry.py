@@ -25,14 +25,14 @@ import difflib
 import fnmatch
 import inspect
 import typing
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
 import pydantic
 
 from .errors import ConfigError
 
-__all__ = ["Registry", "validate_params"]
+__all__ = ["Registry", "validate_params", "check_keys", "format_validation_error"]
 
 T = TypeVar("T")
 
@@ -137,15 +137,20 @@ def validate_params(fn: Callable, params: Mapping[str, Any], *, where: str, supp
     Unknown keys fail listing the valid keys; a wrong type or value fails naming the field.
     """
     model = _signature_model(fn, set(supplied))
-    valid = [k for k in model.model_fields]
-    unknown = [k for k in params if k not in valid]
-    if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {', '.join(map(repr, unknown))}; valid keys: {', '.join(valid) or '(none)'}")
+    check_keys(params, list(model.model_fields), where)
     try:
         obj = model(**params)
     except pydantic.ValidationError as e:
         raise ConfigError(f"{where}: {format_validation_error(e)}") from None
     return {k: getattr(obj, k) for k in params}
+
+
+def check_keys(keys: Iterable[str], valid: Sequence[str], where: str | None = None) -> None:
+    """Raise a `ConfigError` naming every key not in ``valid`` and listing the valid ones."""
+    bad = [k for k in keys if k not in valid]
+    if bad:
+        prefix = f"{where}: " if where else ""
+        raise ConfigError(f"{prefix}unknown key(s) {', '.join(map(repr, bad))}; valid keys: {', '.join(valid) or '(none)'}")
 
 
 def format_validation_error(e: pydantic.ValidationError) -> str:

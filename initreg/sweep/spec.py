@@ -39,7 +39,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import ConfigError
-from ..registry import format_validation_error
+from ..registry import check_keys, format_validation_error
 from ..utils.io import read_yaml_mapping
 
 __all__ = ["SweepSpec", "Trial", "load_spec", "config_hash"]
@@ -203,10 +203,7 @@ def load_spec(source: str | Path | Mapping[str, Any], overrides: Mapping[str, An
         if not bp.exists():
             raise ConfigError(f"sweep base config {str(bp)!r} does not exist")
         raw["base"] = yaml.safe_load(bp.read_text()) or {}
-    valid = list(SweepSpec.model_fields)
-    bad = [k for k in raw if k not in valid]
-    if bad:
-        raise ConfigError(f"sweep spec: unknown key(s) {', '.join(map(repr, bad))}; valid keys: {', '.join(valid)}")
+    check_keys(raw, list(SweepSpec.model_fields), "sweep spec")
     try:
         spec = SweepSpec(**raw)
     except pydantic.ValidationError as e:

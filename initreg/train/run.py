@@ -21,7 +21,7 @@ from ..data import DataConfig, Splits, load_data
 from ..errors import ConfigError
 from ..models import build_model
 from ..models.zoo import models
-from ..registry import format_validation_error, validate_params
+from ..registry import check_keys, format_validation_error, validate_params
 from ..utils.io import atomic_write, environment_info, read_yaml_mapping, write_json, write_text
 from .callbacks import Callback
 from .config import TrainConfig
@@ -91,16 +91,11 @@ class RunConfig(BaseModel):
 def _check_keys(cfg: Mapping[str, Any]) -> None:
     """Friendlier unknown-key errors than pydantic's (which lists no valid keys)."""
     sections = {"data": DataConfig, "train": TrainConfig}
-    valid = list(RunConfig.model_fields)
-    bad = [k for k in cfg if k not in valid]
-    if bad:
-        raise ConfigError(f"unknown key(s) {', '.join(map(repr, bad))}; valid keys: {', '.join(valid)}")
+    check_keys(cfg, list(RunConfig.model_fields))
     for sec, model in sections.items():
         sub = cfg.get(sec)
         if isinstance(sub, Mapping):
-            bad = [k for k in sub if k not in model.model_fields]
-            if bad:
-                raise ConfigError(f"{sec}: unknown key(s) {', '.join(map(repr, bad))}; valid keys: {', '.join(model.model_fields)}")
+            check_keys(sub, list(model.model_fields), sec)
 
 
 def load_config(source: str | Path | Mapping[str, Any] | None = None, overrides: Sequence[str] = ()) -> RunConfig:
