@@ -24,12 +24,12 @@ __all__ = ["run", "plain_loop"]
 
 
 def plain_loop(model: torch.nn.Module, x, y, xv, yv, *, epochs: int, bs: int, lr: float = 1e-3, seed: int = 0,
-               foreach: bool | None = True) -> float:
+               fused: bool = True) -> float:
     """The baseline: Adam, contiguous slices of a permuted copy, one validation pass per epoch.
 
-    ``foreach=True`` is `fit`'s optimizer set-up (multi-tensor updates); ``None`` is torch's
-    default on the CPU (a Python loop over the parameters)."""
-    opt = torch.optim.Adam(model.parameters(), lr=lr, foreach=foreach)
+    ``fused=True`` is `fit`'s optimizer set-up (torch's fused Adam kernel); ``False`` is
+    torch's default on the CPU (a Python loop over the parameters)."""
+    opt = torch.optim.Adam(model.parameters(), lr=lr, **({"fused": True} if fused else {}))
     g = torch.Generator().manual_seed(seed)
     n = len(x)
     acc = 0.0
@@ -69,7 +69,7 @@ def run(quick: bool = False) -> list[dict]:
 
     def v_plain_default():
         base.load_state_dict(init)
-        plain_loop(base, x, y, xv, yv, epochs=epochs, bs=bs, foreach=None)
+        plain_loop(base, x, y, xv, yv, epochs=epochs, bs=bs, fused=False)
 
     def v_fit():
         base.load_state_dict(init)
@@ -84,10 +84,10 @@ def run(quick: bool = False) -> list[dict]:
     detail = (f"MLP 784-300-100-10, mnist5k train {len(x)}, batch {bs}, Adam, 1 thread; {rounds} interleaved rounds of "
               f"{epochs} epochs (+ validation each epoch); plain loop ≈{ms:.2f} ms/step")
     return [ratio_row("fit / plain loop (time per epoch)", r, "≤ 1.05", r <= 1.05,
-                      detail + "; both use multi-tensor (foreach) Adam, so this is the loop's own overhead"),
-            ratio_row("fit / plain loop with torch's default Adam", r_def, "≤ 1.10", r_def <= 1.10,
+                      detail + "; both use torch's fused Adam, so this is the loop's own overhead"),
+            ratio_row("fit / plain loop with torch's default Adam", r_def, "report", None,
                       "same, but the plain loop uses torch.optim.Adam's CPU default (per-parameter loop), "
-                      "as most hand-written loops do")]
+                      "as most hand-written loops do (< 1: fit's fused Adam is faster)")]
 
 
 if __name__ == "__main__":

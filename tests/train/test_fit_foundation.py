@@ -123,6 +123,25 @@ def test_optimizers(digits, opt):
     assert type(o).__name__.lower() == opt and o.param_groups[0]["weight_decay"] == 1e-4
 
 
+@pytest.mark.parametrize("opt", ["adam", "adamw"])
+def test_adam_on_cpu_is_fused_and_matches_the_multi_tensor_update(digits, opt):
+    # fit uses torch's fused Adam kernel on the CPU (faster, bench/bench_precision.py); it must
+    # follow the same trajectory as the foreach implementation up to float rounding.
+    cfg = TrainConfig(optimizer=opt, lr=1e-2, weight_decay=1e-3)
+    a, b = _mlp(digits), _mlp(digits)
+    oa = make_optimizer(a, cfg)
+    assert oa.defaults["fused"] is True
+    ob = type(oa)(b.parameters(), lr=1e-2, weight_decay=1e-3, foreach=True)
+    x, y = digits.x_train[:64], digits.y_train[:64]
+    for _ in range(20):
+        for m, o in ((a, oa), (b, ob)):
+            o.zero_grad()
+            torch.nn.functional.cross_entropy(m(x), y).backward()
+            o.step()
+    for p, q in zip(a.parameters(), b.parameters()):
+        torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6)
+
+
 def test_nesterov_needs_sgd_with_momentum():
     with pytest.raises(ConfigError, match="^train: nesterov needs optimizer='sgd' and momentum > 0; got optimizer='adam', momentum=0.0$"):
         fit(torch.nn.Linear(1, 1), None, {"nesterov": True})
