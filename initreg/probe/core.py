@@ -115,7 +115,7 @@ def _f32(t: Tensor) -> Tensor:
 
 def _sumsq(t: Tensor) -> Tensor:
     """Σ t² as one BLAS dot product (cheaper than ``pow(2).sum()``, far cheaper than ``var``)."""
-    v = t.reshape(-1)
+    v = t.reshape(-1) if t.is_contiguous() else t.contiguous().view(-1)
     return torch.dot(v, v)
 
 
@@ -140,6 +140,17 @@ def batch_sums(o: Tensor, check: bool = True, out: Tensor | None = None) -> tupl
             and o.shape[0] > 1 and _inf(ss) and math.isfinite(o.abs().max().item()):
         return batch_sums(o.double(), check=False)
     return col, ss
+
+
+def _batch_sums_fast(o: Tensor, buf: Tensor) -> tuple[Tensor, Tensor]:
+    """`batch_sums` without the overflow check, in three kernels and no allocation but the
+    column mean: ``col = mean_0(o)``, ``buf = o − col``, ``ss = buf·buf`` (BLAS dot)."""
+    if o.ndim >= 2 and o.shape[0] > 1:
+        col = o.mean(0)
+        torch.sub(o, col, out=buf)
+        v = buf.view(-1)
+        return col, torch.dot(v, v)
+    return o.reshape(-1), o.new_tensor(math.nan)
 
 
 def moments(o: Tensor) -> tuple[float, float, float]:
@@ -263,7 +274,7 @@ class Probe:
     def clear(self) -> None:
         """Forget the recorded statistics (the per-layer scratch buffers are kept)."""
         self._spare.update(self._sites)
-        self._sites = {}
+        self._sites.clear()  # in place: the hooks hold these dicts
         self._input.clear()
         self._wgrad.clear()
         self._calls.clear()
@@ -276,36 +287,46 @@ class Probe:
         self._input.clear()
 
     def _layer_hook(self, name: str) -> Callable:
+        calls, sites, spare, inp = self._calls, self._sites, self._spare, self._input
+
         def hook(module: nn.Module, args: Any, output: Any) -> None:
             if not isinstance(output, Tensor) or not output.is_floating_point():
                 return
-            k = self._calls.get(id(module), 0) + 1
-            self._calls[id(module)] = k
+            mid = id(module)
+            k = calls.get(mid, 0) + 1
+            calls[mid] = k
             key = name if k == 1 else f"{name}#{k}"
-            site = self._sites.get(key)
+            site = sites.get(key)
             if site is None:
-                site = self._spare.pop(key, None)
+                site = spare.pop(key, None)
                 if site is None or site.module is not module:
                     site = _Site(key, module)
-                site.s = {}
-                self._sites[key] = site
+                sites[key] = site
             site.act = None
             chk = self.check_overflow
-            with torch.no_grad():
-                if not self._input and args and isinstance(args[0], Tensor) and args[0].is_floating_point():
-                    x = _f32(args[0])
-                    self._input["col"], self._input["ss"] = batch_sums(x, chk)
-                    self._input["n"] = x.numel()
-                o = _f32(output)
-                s = site.s
-                s.clear()
+            if not inp and args and isinstance(args[0], Tensor) and args[0].is_floating_point():
+                x = _f32(args[0].detach())
+                inp["col"], inp["ss"] = batch_sums(x, chk)
+                inp["n"] = x.numel()
+            o = output.detach()  # ops on a detached tensor record no graph (cheaper than no_grad())
+            if o.dtype is not torch.float32 and o.dtype is not torch.float64:
+                o = _f32(o)
+            s = site.s
+            s.clear()
+            if chk:
+                s["col"], s["ss"] = batch_sums(o, True)
+            else:
                 buf = site.buf
                 if buf is None or buf.shape != o.shape or buf.dtype != o.dtype or buf.device != o.device:
                     buf = site.buf = torch.empty_like(o, memory_format=torch.contiguous_format)
-                s["col"], s["ss"] = batch_sums(o, chk, out=buf)
-                site.n = o.numel()
+                s["col"], s["ss"] = _batch_sums_fast(o, buf)
+            site.n = o.numel()
             if self.grads and output.requires_grad:
-                output.register_hook(self._grad_hook(site))
+                node = output.grad_fn
+                if node is not None:  # a pre-hook on the node that consumes ∂L/∂output: no tensor-hook bookkeeping
+                    node.register_prehook(self._grad_prehook(site, output.output_nr))
+                else:
+                    output.register_hook(self._grad_hook(site))
             self._last = site
 
         return hook
@@ -316,34 +337,45 @@ class Probe:
             return
         site.act = module
         kind = self._act_kind.get(id(module))
-        with torch.no_grad():
-            a = _f32(output)
-            s = site.s
-            if self.activation_moments:
-                m = a.mean()
-                s["act_mean"], s["act_ss"] = m, _sumsq(a - m)
-            if kind is None:
-                return
-            if kind[0] == "dead" and a.ndim >= 2:  # rectifier outputs are >= 0: alive <=> max over the batch > 0
-                keep = 1 if _unit_dim(site.module) == 1 and a.ndim > 2 else a.ndim - 1
+        a = _f32(output.detach())
+        s = site.s
+        if self.activation_moments:
+            m = a.mean()
+            s["act_mean"], s["act_ss"] = m, _sumsq(a - m)
+        if kind is None:
+            return
+        if kind[0] == "dead" and a.ndim >= 2:  # rectifier outputs are >= 0: alive <=> max over the batch > 0
+            if a.ndim == 2:
+                s["amax"] = a.amax(0)
+            else:
+                keep = 1 if _unit_dim(site.module) == 1 else a.ndim - 1
                 s["amax"] = a.amax(dim=tuple(i for i in range(a.ndim) if i != keep))
-            lo, hi = kind[1] if kind[1] is not None else (None, None)
-            if lo is not None:
-                mid, half = (lo + hi) / 2, (hi - lo) / 2
-                d = a.abs() if mid == 0 else (a - mid).abs()
-                s["sat"] = (d >= half * (1 - self.thresholds.margin)).sum()
+        lo, hi = kind[1] if kind[1] is not None else (None, None)
+        if lo is not None:
+            mid, half = (lo + hi) / 2, (hi - lo) / 2
+            d = a.abs() if mid == 0 else (a - mid).abs()
+            s["sat"] = (d >= half * (1 - self.thresholds.margin)).sum()
 
     def _grad_hook(self, site: _Site) -> Callable:
         chk = self.check_overflow
 
         def hook(g: Tensor) -> None:
-            with torch.no_grad():
-                gd = _f32(g)
-                ss = _sumsq(gd)
-                if chk and gd.device.type == "cpu" and _inf(ss):
-                    ss = _sumsq(gd.double())
-                site.s["grad_ss"] = ss
-                site.grad_n = g.numel()
+            gd = _f32(g.detach())
+            ss = _sumsq(gd)
+            if chk and gd.device.type == "cpu" and _inf(ss):
+                ss = _sumsq(gd.double())
+            site.s["grad_ss"] = ss
+            site.grad_n = g.numel()
+
+        return hook
+
+    def _grad_prehook(self, site: _Site, index: int) -> Callable:
+        inner = self._grad_hook(site)
+
+        def hook(grad_outputs: tuple) -> None:
+            g = grad_outputs[index] if index < len(grad_outputs) else None
+            if g is not None:
+                inner(g)
 
         return hook
 
@@ -363,18 +395,17 @@ class Probe:
 
     def record_weight_grads(self) -> list[Tensor]:
         """Read ∂L/∂W from each weight's ``.grad`` (after a backward pass that started from
-        zeroed grads) with two fused ops for all layers — what `ProbeCallback` uses instead
-        of weight hooks. Returns the weights' norms (``‖W‖``, as tensors) in layer order."""
+        zeroed grads) — what `ProbeCallback` uses instead of weight hooks. Returns ``‖W‖²``
+        of each weight (0-d tensors, layer order). Squared norms come from BLAS dot
+        products, which on CPU beat ``torch._foreach_norm`` (≈1.5×) and ``pow(2).sum()`` (≈2.5×)."""
         ws = [m._parameters["weight"] for _, m in self._layers
               if isinstance(m._parameters.get("weight"), Tensor) and m._parameters["weight"].grad is not None]
-        if not ws:
-            return []
-        with torch.no_grad():
-            gn = torch._foreach_norm([w.grad for w in ws])
-            wn = torch._foreach_norm([w.detach() for w in ws])
-        for w, g, n in zip(ws, gn, wn):
-            self._wgrad.setdefault(id(w), ("norm", g, n, None))
-        return wn
+        out = []
+        for w in ws:
+            g2, w2 = _sumsq(_f32(w.grad.detach())), _sumsq(_f32(w.detach()))
+            self._wgrad.setdefault(id(w), ("sumsq", g2, w2, None))
+            out.append(w2)
+        return out
 
     # ---- report ----------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
@@ -427,9 +458,9 @@ class Probe:
             if "sat" in st:
                 sat = float(st["sat"]) / max(n, 1)
             upd = (update_ratios or {}).get(name.split("#")[0])
-            if isinstance(upd, tuple):  # (‖ΔW‖, ‖W‖) as tensors, from the trainer callback
+            if isinstance(upd, tuple):  # (‖ΔW‖², ‖W‖²) as tensors, from the trainer callback
                 num, den = float(upd[0]), float(upd[1])
-                upd = num / den if den > 0 else math.nan
+                upd = math.sqrt(num / den) if den > 0 else math.nan
             g_ms = float(st["grad_ss"]) / grad_n if "grad_ss" in st and grad_n else None
             row = LayerStats(
                 index=i, name=name, kind=type(module).__name__,
