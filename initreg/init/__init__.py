@@ -23,6 +23,7 @@ from .gain import (
     gain,
     gauss_expectation,
     gauss_hermite,
+    gauss_nodes,
     moments,
 )
 from .initialize import (
@@ -65,7 +66,8 @@ from .schemes import (
 __all__ = [
     "CriticalPoint", "FAN_MODES", "InitReport", "LayerInfo", "LayerReport", "MeanFieldPrediction",
     "TORCH_HEURISTIC_GAINS", "auto_", "calculate_gain", "chi1", "constant_", "critical_", "critical_point", "fan",
-    "fan_in_and_fan_out", "fixed_point", "gain", "gauss_expectation", "gauss_hermite", "initialize", "inits",
+    "fan_in_and_fan_out", "fixed_point", "gain", "gauss_expectation", "gauss_hermite", "gauss_nodes", "initialize",
+    "inits",
     "kaiming_normal_", "kaiming_std", "kaiming_uniform_", "lecun_normal_", "lecun_uniform_", "legacy_uniform_",
     "lsuv_", "model_variances", "moments", "normal_", "orthogonal_", "predicted_variances", "qmap",
     "resolve_layers", "torch_default_", "uniform_", "variance_scaling_", "weight_variance", "xavier_normal_",

@@ -18,7 +18,8 @@ The lecture's formulas are the special cases: linear f and no bias give
 ``q_l = fan_in · v · q_{l-1}`` (LECTURE I3: legacy uniform, ``fan_in · v = 1/3``), ReLU gives
 ``E[x²] = q/2`` (He et al. 2015).
 
-**Stable API** (the signal probe uses it for its theory overlay):
+**Stable API** (the signal probe's theory overlay is :func:`predicted_variances` on each
+layer's measured weights and activation module, `initreg.probe.overlay`):
 
 - :func:`predicted_variances` — per-layer forward/backward variances for given fans,
   weight variances (or a scheme name), bias variances and activation(s);
@@ -129,7 +130,8 @@ def predicted_variances(
 
     Args:
         activation: the activation after every layer, or one per layer (use
-            ``"identity"`` for an output layer without one); names, configs or callables.
+            ``"identity"`` for an output layer without one); names, configs, activation modules
+            or callables (`initreg.init.gain.resolve_activation`).
         fans: ``(fan_in, fan_out)`` per layer (torch's convention, `initreg.init.fan`);
             or give ``depth`` and ``width`` for ``depth`` square layers.
         weight_var: ``Var(W_l)``, one value or one per layer; or
@@ -168,7 +170,8 @@ def predicted_variances(
     m = float(input_moment)
     for (fi, _fo), v, b, a in zip(fans, wv, bv, acts):
         q = fi * v * m + b
-        mo = moments(a, q) if math.isfinite(q) else {"second_moment": math.inf, "derivative_second_moment": math.nan}
+        # past an overflow (q = inf) the prediction stays inf; past an unknown layer (q = NaN), NaN
+        mo = moments(a, q) if math.isfinite(q) else {"second_moment": q, "derivative_second_moment": math.nan}
         fwd.append(q)
         m = mo["second_moment"]
         post.append(m)

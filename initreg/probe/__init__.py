@@ -8,9 +8,10 @@ Three ways to use it:
 
 Each `ProbeReport` has per-layer statistics (activation mean/std, dead and saturated units,
 gradient RMS w.r.t. each layer's output and weights, update-to-weight ratios), the
-mean-field prediction next to them (`initreg.probe.theory`), a verdict per layer and
-overall (healthy / vanishing / exploding / saturated / dead, see `Thresholds`) with the
-layer where it starts, and optionally the singular values of the input–output Jacobian.
+mean-field prediction next to them (`initreg.init.meanfield`, via `initreg.probe.theory`),
+a verdict per layer and overall (healthy / vanishing / exploding / saturated / dead, see
+`Thresholds`) with the layer where it starts, and optionally the singular values of the
+input–output Jacobian.
 """
 
 from .callback import ProbeCallback

@@ -1,4 +1,5 @@
-"""Put the mean-field prediction (`initreg.probe.theory`) next to each measured row."""
+"""Put the mean-field prediction (`initreg.init.meanfield` via `initreg.probe.theory`) next to
+each measured row."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from collections.abc import Sequence
 
 from torch import nn
 
+from ..init.meanfield import predicted_variances
 from .report import ProbeReport
-from .theory import expectations, saturation_fraction
+from .theory import saturation_fraction
 from .verdict import layer_verdict, overall_verdict
 
 __all__ = ["add_theory"]
@@ -25,14 +27,11 @@ def add_theory(rep: ProbeReport, acts: Sequence[nn.Module | None]) -> ProbeRepor
     rows = rep.layers
     if not rows or not math.isfinite(rep.input_rms):
         return rep
-    m = rep.input_rms ** 2  # E[x²] into layer 1
-    qs, dfs = [], []
-    for r, f in zip(rows, acts):
-        q = r.fan_in * r.weight_ms * m + r.bias_ms
-        e, d = expectations(f, q)
-        qs.append(q)
-        dfs.append(d)
-        m = e
+    # forward q_l and the backward factors χ_l = E[f_l'(√q_l z)²] · fan_out_{l+1} mean(W_{l+1}²)
+    pred = predicted_variances([f if f is not None else "identity" for f in acts],
+                               [(r.fan_in, r.fan_out) for r in rows], weight_var=[r.weight_ms for r in rows],
+                               bias_var=[r.bias_ms for r in rows], input_moment=rep.input_rms ** 2)
+    qs = pred.forward
     t = rep.thresholds
     for r, q, f in zip(rows, qs, acts):
         r.theory_ms = q
@@ -43,8 +42,7 @@ def add_theory(rep: ProbeReport, acts: Sequence[nn.Module | None]) -> ProbeRepor
         g = last.grad_rms ** 2
         gs = [g]
         for i in range(len(rows) - 2, -1, -1):
-            up = rows[i + 1]
-            g = g * up.fan_out * up.weight_ms * dfs[i]
+            g = g * pred.chi[i]
             gs.append(g)
         gs.reverse()
         for r, g in zip(rows, gs):

@@ -74,6 +74,69 @@ def test_any_callable_and_q():
     assert gauss_expectation(lambda x: x ** 2, q=4.0, mean=1.0) == pytest.approx(5.0, rel=1e-12)
 
 
+QS = [1e-8, 1e-6, 1e-4, 1e-2, 0.25, 1.0, 2.0, 2.5, 4.0, 16.0, 256.0, 1e4, 1e6, 1e8]
+
+
+def _ref(g, q):
+    """E[g(√q z)²] by adaptive quadrature in x = √q z, cut at the Gaussian's and the activation's scales."""
+    s = math.sqrt(q)
+    pts = sorted({0.0, *[p for p in (-40, -10, -3, -1, 1, 3, 10, 40) if abs(p) < 14 * s]})
+    edges = [-14 * s, *pts, 14 * s]
+    return sum(integrate.quad(lambda x: g(x) ** 2 * math.exp(-x * x / (2 * q)) / math.sqrt(2 * math.pi * q), a, b,
+                              epsabs=0, epsrel=1e-13, limit=500)[0] for a, b in zip(edges[:-1], edges[1:]))
+
+
+def _sig(x):
+    return 0.5 * (1 + math.tanh(x / 2))
+
+
+SMOOTH = {  # f, f'
+    "tanh": (math.tanh, lambda x: 1 / math.cosh(x) ** 2 if abs(x) < 350 else 0.0),
+    "sigmoid": (_sig, lambda x: _sig(x) * (1 - _sig(x))),
+    "gelu": (lambda x: x * stats.norm.cdf(x), lambda x: stats.norm.cdf(x) + x * stats.norm.pdf(x)),
+    "silu": (lambda x: x * _sig(x), lambda x: _sig(x) * (1 + x * (1 - _sig(x)))),
+}
+
+
+@pytest.mark.parametrize("q", QS)
+def test_moments_from_tiny_to_huge_q(q):
+    """1e-8 (a vanishing net) to 1e8 (an exploding one): E[f²], E[f'²] within 1e-9 of adaptive
+    quadrature; at q = 1e8 a split at 0 alone misses tanh'(√q z)², of width 1e-4 in z."""
+    for name, (f, df) in SMOOTH.items():
+        m = moments(name, q)
+        assert m["second_moment"] == pytest.approx(_ref(f, q), rel=1e-9), name
+        assert m["derivative_second_moment"] == pytest.approx(_ref(df, q), rel=1e-9), name
+    leaky = {"name": "leaky_relu", "negative_slope": 0.2}
+    for name, e, d in (("relu", q / 2, 0.5), ("identity", q, 1.0), (leaky, q * 1.04 / 2, 1.04 / 2)):
+        m = moments(name, q)
+        assert m["second_moment"] == pytest.approx(e, rel=1e-12), name
+        assert m["derivative_second_moment"] == pytest.approx(d, rel=1e-12), name
+
+
+def test_modules_and_callables():
+    """A module computing a registered activation is that activation; any other module or
+    callable gets its derivative by autograd, split at its corners (torch's piecewise-linear
+    modules) or at 0; one that takes only float32 is evaluated in float32."""
+    for q in (1e-8, 1.0, 1e8):
+        assert moments(torch.nn.LeakyReLU(0.2), q) == moments({"name": "leaky_relu", "negative_slope": 0.2}, q)
+        assert moments(torch.nn.Tanh(), q) == moments("tanh", q)
+
+        class Tanh2(torch.nn.Module):  # no registry name
+            def forward(self, x):
+                return 1 - 2 * torch.sigmoid(-2 * x)
+
+        a, b = moments(Tanh2(), q), moments("tanh", q)
+        for k in ("second_moment", "derivative_second_moment"):
+            assert a[k] == pytest.approx(b[k], rel=1e-9), (q, k)
+    s = 2.0  # ReLU6 at q = 4: corners at 0 and 6
+    want = integrate.quad(lambda x: x * x * stats.norm.pdf(x / s) / s, 0, 6)[0] + 36 * stats.norm.sf(6 / s)
+    assert moments(torch.nn.ReLU6(), s * s)["second_moment"] == pytest.approx(want, rel=1e-12)
+    assert moments(torch.nn.ReLU6(), s * s)["derivative_second_moment"] == pytest.approx(
+        stats.norm.cdf(3) - 0.5, rel=1e-12)
+    m = moments(torch.nn.PReLU(init=0.2), 3.0)  # float32 weight: float32 evaluation
+    assert m["second_moment"] == pytest.approx(3 * 1.04 / 2, rel=1e-6)
+
+
 def test_gain_errors():
     with pytest.raises(ConfigError, match=r"mode must be 'forward' or 'backward'; got mode='sideways'"):
         gain("relu", mode="sideways")
