@@ -29,7 +29,7 @@ from typing import Any
 from ..registry import Registry
 from ..utils.stats import mean_ci
 
-__all__ = ["Experiment", "Outcome", "Context", "experiment", "experiments"]
+__all__ = ["Experiment", "Outcome", "Context", "experiment", "experiments", "stacked_note"]
 
 experiments: Registry = Registry("experiment")
 
@@ -110,6 +110,23 @@ class Experiment:
 
     def __call__(self, ctx: Context) -> Outcome:
         return self.fn(ctx)
+
+
+def stacked_note(result: Any, what: str = "models") -> str:
+    """How a claim's seeds were trained, for its notes: ``result`` is the `SeedsResult` of
+    `initreg.train.multiseed.train_seeds` (or `fit_seeds`).
+
+    >>> from initreg.train.multiseed import SeedsResult
+    >>> r = SeedsResult([None, None]); r.vectorized = True
+    >>> print(stacked_note(r, "teachers"))
+    the 2 seeds' teachers trained as one stacked model (2 copies)
+    """
+    k = len(result)
+    if result.vectorized:
+        return f"the {k} seeds' {what} trained as one stacked model ({k} copies)"
+    if k == 1:
+        return f"one seed's {what}: nothing to stack"
+    return f"the {k} seeds' {what} trained one at a time: {result.reason}"
 
 
 def _claim_order(claim: str) -> float:

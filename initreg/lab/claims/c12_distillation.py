@@ -21,7 +21,8 @@ from ...plot import new_figure, save_figure
 from ...regularize.distill import Distill, distill, distillation_loss
 from ...train import fit
 from ...train.callbacks import TrainState
-from ..experiment import Context, Outcome, experiment
+from ...train.multiseed import SeedsResult, train_seeds
+from ..experiment import Context, Outcome, experiment, stacked_note
 
 __all__ = ["TransferSetDistill", "run_seed", "verdict", "SETTINGS"]
 
@@ -86,12 +87,25 @@ def _steps_per_epoch(n: int, bs: int) -> int:
     return -(-n // bs)
 
 
-def run_seed(s: dict[str, Any], seed: int, data: Splits | None = None) -> dict[str, Any]:
-    """Teacher, hard-label student (labelled subset) and transfer-set students (one per T) for one seed."""
+def train_teachers(s: dict[str, Any], seeds: list[int], data: Splits) -> tuple[list[torch.nn.Module], SeedsResult]:
+    """The teachers of all seeds (model and train seed ``1000 + seed``): they share the data,
+    so they train as one stacked model where the model allows it (`train_seeds`)."""
+    tseeds = [1000 + seed for seed in seeds]
+    return train_seeds(s["teacher"], data, _train_cfg(s, s["teacher_epochs"], tseeds[0], s["teacher_batch_size"]), tseeds)
+
+
+def run_seed(s: dict[str, Any], seed: int, data: Splits | None = None,
+             teacher: tuple[torch.nn.Module, float] | None = None) -> dict[str, Any]:
+    """Teacher (or ``teacher``: a trained one from `train_teachers` and its test accuracy),
+    hard-label student (labelled subset) and transfer-set students (one per T) for one seed."""
     data = data if data is not None else load_data(s["data"])
     shape, k, n = data.input_shape, data.num_outputs, len(data.x_train)
-    teacher = build_model(s["teacher"], shape, k, seed=1000 + seed)
-    t_acc = fit(teacher, data, _train_cfg(s, s["teacher_epochs"], 1000 + seed, s["teacher_batch_size"])).test["acc"]
+    if teacher is None:
+        model = build_model(s["teacher"], shape, k, seed=1000 + seed)
+        t_acc = fit(model, data, _train_cfg(s, s["teacher_epochs"], 1000 + seed, s["teacher_batch_size"])).test["acc"]
+    else:
+        model, t_acc = teacher
+    teacher = model
     teacher.eval()
 
     sub = torch.randperm(n, generator=torch.Generator().manual_seed(seed))[:s["labeled"]]
@@ -152,7 +166,8 @@ def c12(ctx: Context) -> Outcome:
     s = ctx.settings
     torch.set_num_threads(1)
     data = load_data(s["data"])
-    rows = [run_seed(s, seed, data) for seed in ctx.seeds]
+    teachers, t_hists = train_teachers(s, ctx.seeds, data)
+    rows = [run_seed(s, seed, data, (t, h.test["acc"])) for seed, t, h in zip(ctx.seeds, teachers, t_hists)]
     T = float(s["temperature"])
     holds, gains, closed = verdict(rows, T, s["min_closed"], s["min_gain"])
     temps = sorted(rows[0]["kd"])
@@ -177,8 +192,10 @@ def c12(ctx: Context) -> Outcome:
         "hard_acc": ctx.summarize([r["hard"] for r in rows]),
         "distilled_acc": ctx.summarize([r["kd"][T] for r in rows]),
         "acc_by_temperature": {str(t): ctx.summarize([r["kd"][t] for r in rows]) for t in temps},
+        "vectorized": t_hists.vectorized,
     }
-    notes = (f"Teacher {s['teacher_epochs']} epochs (batch {s['teacher_batch_size']}); students {s['student_epochs']} "
+    notes = (f"Teacher {s['teacher_epochs']} epochs (batch {s['teacher_batch_size']}; {stacked_note(t_hists, 'teachers')}); "
+             f"students {s['student_epochs']} "
              f"epochs over the 3880 train inputs (Adam {s['lr']}, batch {s['batch_size']}), the hard-label twin the same "
              f"number of steps on its {s['labeled']} labelled examples; {len(rows)} seeds. Distillation at T={T:g} gains "
              f"{min(gains) * 100:+.1f} to {max(gains) * 100:+.1f} pp and closes {min(closed):.0%} to {max(closed):.0%} "

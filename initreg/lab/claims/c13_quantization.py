@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from ...data import load_data
+from ...data import Splits, load_data
 from ...models import build_model
 from ...plot import new_figure, save_figure
 from ...regularize.quantize import (
@@ -20,7 +20,8 @@ from ...regularize.quantize import (
 )
 from ...train import evaluate, fit
 from ...train.fit import as_train_config, loss_function
-from ..experiment import Context, Outcome, experiment
+from ...train.multiseed import SeedsResult, train_seeds
+from ..experiment import Context, Outcome, experiment, stacked_note
 
 # the order the bits predict, best first (the criterion checks the measured SQNR against it)
 ORDER = ["fp16", "bf16", "int8", "fp8_e4m3", "fp8_e5m2", "fp4_e2m1", "int4"]
@@ -55,12 +56,27 @@ def _preds(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
     return model(x).argmax(1)
 
 
-def run_model(s: dict[str, Any], which: str, seed: int) -> dict[str, Any]:
-    """Train one model, then round-trip its weights through every format (and QAT for the conv net)."""
+def train_models(s: dict[str, Any], which: str, seeds: list[int]) -> tuple[Splits, list[torch.nn.Module], SeedsResult]:
+    """The fp32 models of all seeds (model and train seed ``seed``) on the model's data: as
+    one stacked model where the model allows it (`train_seeds`; the conv net trains one seed
+    at a time)."""
     spec = s["models"][which]
     data = load_data(spec["data"])
-    model = build_model(spec["model"], data.input_shape, data.num_outputs, seed=seed)
-    fit(model, data, _cfg(s, s["epochs"][which], seed))
+    models, hists = train_seeds(spec["model"], data, _cfg(s, s["epochs"][which], seeds[0]), seeds)
+    return data, models, hists
+
+
+def run_model(s: dict[str, Any], which: str, seed: int, trained: tuple[Splits, torch.nn.Module] | None = None
+              ) -> dict[str, Any]:
+    """Train one model (or take ``trained``: its data and the model from `train_models`), then
+    round-trip its weights through every format (and QAT for the conv net)."""
+    spec = s["models"][which]
+    if trained is None:
+        data = load_data(spec["data"])
+        model = build_model(spec["model"], data.input_shape, data.num_outputs, seed=seed)
+        fit(model, data, _cfg(s, s["epochs"][which], seed))
+    else:
+        data, model = trained
     x, y = data.x_test, data.y_test
     p32 = _preds(model, x)
     acc32 = float((p32 == y).float().mean())
@@ -139,7 +155,9 @@ def verdict(rows: list[dict[str, dict[str, Any]]], s: dict[str, Any]) -> tuple[b
 def c13(ctx: Context) -> Outcome:
     s = ctx.settings
     torch.set_num_threads(1)
-    rows = [{m: run_model(s, m, seed) for m in s["models"]} for seed in ctx.seeds]
+    trained = {m: train_models(s, m, ctx.seeds) for m in s["models"]}
+    rows = [{m: run_model(s, m, seed, (trained[m][0], trained[m][1][i])) for m in s["models"]}
+            for i, seed in enumerate(ctx.seeds)]
     holds, parts = verdict(rows, s)
     fig, (a1, a2) = new_figure(2)
     xs = range(len(ORDER))
@@ -166,6 +184,8 @@ def c13(ctx: Context) -> Outcome:
         "mlp_int4_drop_pp": summ("mlp", "int4", "drop_pp"),
         "conv_int4_sqnr_db": summ("conv", "int4", "sqnr_db"),
         "criteria": parts,
+        "vectorized": any(t[2].vectorized for t in trained.values()),
+        "vectorized_by_model": {m: t[2].vectorized for m, t in trained.items()},
     }
     for m in rows[0]:
         numbers[m] = {"acc_fp32": ctx.summarize([r[m]["acc_fp32"] for r in rows]),
@@ -182,7 +202,8 @@ def c13(ctx: Context) -> Outcome:
                             "dynamic_quantization": {k: ctx.summarize([r["mlp"]["int8_dynamic"][k] for r in rows])
                                                      for k in ("size_ratio", "speedup", "agreement")}}
     conv = numbers["conv"]
-    notes = (f"{len(rows)} seeds; fp32 models trained {s['epochs']} epochs (Adam). "
+    notes = (f"{len(rows)} seeds; fp32 models trained {s['epochs']} epochs (Adam; "
+             + "; ".join(f"{m}: {stacked_note(t[2], 'models')}" for m, t in trained.items()) + "). "
              f"Conv net: int4 drops {conv['drop_pp']['int4']['min']:.1f} to {conv['drop_pp']['int4']['max']:.1f} pp and "
              f"flips {conv['flip_pct']['int4']['min']:.1f}-{conv['flip_pct']['int4']['max']:.1f}% of predictions; fp4 "
              f"{conv['drop_pp']['fp4_e2m1']['min']:.1f} to {conv['drop_pp']['fp4_e2m1']['max']:.1f} pp; int8 flips "

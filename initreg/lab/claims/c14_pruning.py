@@ -7,13 +7,14 @@ from typing import Any
 
 import torch
 
-from ...data import load_data
+from ...data import Splits, load_data
 from ...models import build_model
 from ...plot import new_figure, save_figure
 from ...regularize.prune import make_permanent, prune_, saved_bytes, sparsity_report
 from ...train import evaluate, fit
 from ...train.fit import as_train_config, loss_function
-from ..experiment import Context, Outcome, experiment
+from ...train.multiseed import SeedsResult, train_seeds
+from ..experiment import Context, Outcome, experiment, stacked_note
 
 _COMMON = {
     "data": {"name": "mnist5k", "seed": 0},
@@ -42,12 +43,21 @@ def _cfg(s: dict[str, Any], epochs: int, lr: float, seed: int) -> dict[str, Any]
     return {"lr": lr, "batch_size": s["batch_size"], "epochs": epochs, "seed": seed, "progress": "none"}
 
 
-def run_seed(s: dict[str, Any], seed: int) -> dict[str, Any]:
-    """Dense baseline, then each method at each sparsity of the curve (and the target)."""
-    data = load_data(s["data"])
+def train_dense(s: dict[str, Any], seeds: list[int], data: Splits) -> tuple[list[torch.nn.Module], SeedsResult]:
+    """The dense baselines of all seeds (model and train seed ``seed``): they share the data,
+    so they train as one stacked model where the model allows it (`train_seeds`)."""
+    return train_seeds(s["model"], data, _cfg(s, s["epochs"], s["lr"], seeds[0]), seeds)
+
+
+def run_seed(s: dict[str, Any], seed: int, data: Splits | None = None,
+             dense: torch.nn.Module | None = None) -> dict[str, Any]:
+    """Dense baseline (``dense`` if given, already trained by `train_dense`), then each method
+    at each sparsity of the curve (and the target)."""
+    data = data if data is not None else load_data(s["data"])
     loss_fn = loss_function(as_train_config(None), data.task)
-    dense = build_model(s["model"], data.input_shape, data.num_outputs, seed=seed)
-    fit(dense, data, _cfg(s, s["epochs"], s["lr"], seed))
+    if dense is None:
+        dense = build_model(s["model"], data.input_shape, data.num_outputs, seed=seed)
+        fit(dense, data, _cfg(s, s["epochs"], s["lr"], seed))
     acc = lambda m: evaluate(m, data.x_test, data.y_test, loss_fn)["acc"]  # noqa: E731
     out: dict[str, Any] = {"dense": acc(dense), "bytes_dense": saved_bytes(dense, sparse=False), "curve": {}}
     for sp in sorted(set(s["curve"]) | {s["sparsity"]}):
@@ -95,7 +105,9 @@ def verdict(rows: list[dict[str, Any]], s: dict[str, Any]) -> tuple[bool, dict[s
 def c14(ctx: Context) -> Outcome:
     s = ctx.settings
     torch.set_num_threads(1)
-    rows = [run_seed(s, seed) for seed in ctx.seeds]
+    data = load_data(s["data"])
+    denses, hists = train_dense(s, ctx.seeds, data)
+    rows = [run_seed(s, seed, data, dense) for seed, dense in zip(ctx.seeds, denses)]
     holds, parts = verdict(rows, s)
     sps = sorted(rows[0]["curve"])
     fig, ax = new_figure()
@@ -124,10 +136,12 @@ def c14(ctx: Context) -> Outcome:
         "per_layer_sparsity": {d["layer"]: round(d["sparsity"], 4) for d in rows[0]["report"]},
         "bytes_dense": rows[0]["bytes_dense"],
         "bytes_sparse_csr": rows[0]["bytes_sparse"],
+        "vectorized": hists.vectorized,
     }
     v = numbers["vs_dense_pp"]
     top = max(sps)
-    notes = (f"{len(rows)} seeds; dense {s['epochs']} epochs, fine-tuning {s['finetune_epochs']} epochs. At {sp:.0%} "
+    notes = (f"{len(rows)} seeds; dense {s['epochs']} epochs ({stacked_note(hists, 'dense models')}), fine-tuning "
+             f"{s['finetune_epochs']} epochs (one model at a time: the stacked model does not carry pruning masks). At {sp:.0%} "
              f"sparsity vs dense: magnitude + fine-tune {v['magnitude + fine-tune']['min']:+.1f} to "
              f"{v['magnitude + fine-tune']['max']:+.1f} pp; without fine-tuning {v['magnitude, no fine-tune']['min']:+.1f} "
              f"to {v['magnitude, no fine-tune']['max']:+.1f} pp; random + fine-tune {v['random + fine-tune']['min']:+.1f} "
