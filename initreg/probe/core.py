@@ -99,7 +99,7 @@ def _fans(w: Tensor, m: nn.Module) -> tuple[int, int]:
 class _Site:
     """One call of one layer; statistics stay tensors until the report."""
 
-    __slots__ = ("name", "module", "act", "s", "n", "grad_n", "buf")
+    __slots__ = ("name", "module", "act", "s", "n", "grad_n", "buf", "ones", "prehooks")
 
     def __init__(self, name: str, module: nn.Module):
         self.name, self.module, self.act = name, module, None
@@ -107,6 +107,8 @@ class _Site:
         self.n = 0  # entries of the output
         self.grad_n = 0
         self.buf: Tensor | None = None  # scratch for o − mean, reused every pass (no allocation)
+        self.ones: Tensor | None = None  # (1/B, …, 1/B): the batch mean as a BLAS gemv
+        self.prehooks: dict[int, Callable] = {}
 
 
 def _f32(t: Tensor) -> Tensor:
@@ -142,15 +144,40 @@ def batch_sums(o: Tensor, check: bool = True, out: Tensor | None = None) -> tupl
     return col, ss
 
 
-def _batch_sums_fast(o: Tensor, buf: Tensor) -> tuple[Tensor, Tensor]:
-    """`batch_sums` without the overflow check, in three kernels and no allocation but the
-    column mean: ``col = mean_0(o)``, ``buf = o − col``, ``ss = buf·buf`` (BLAS dot)."""
-    if o.ndim >= 2 and o.shape[0] > 1:
-        col = o.mean(0)
-        torch.sub(o, col, out=buf)
-        v = buf.view(-1)
-        return col, torch.dot(v, v)
-    return o.reshape(-1), o.new_tensor(math.nan)
+_CANCEL = 0.1  # one-pass sums are kept when Σ(o − col)² ≥ this fraction of Σo² (rel. error ≲ 10·float32 eps·√n)
+
+
+def _batch_sums_fast(o: Tensor, site: _Site) -> tuple[Tensor, Tensor | float]:
+    """`batch_sums` without the overflow check, for the trainer callback.
+
+    On the CPU, one pass without writing: ``col = (1/B)·1ᵀo`` (a BLAS gemv) and
+    ``Σ(o − col)² = Σo² − B·‖col‖²`` (two dots), read back to catch cancellation (a host read
+    is free on the CPU) — when the batch mean dominates (a collapsed signal: ``Σ(o − col)² <
+    0.1·Σo²``), the sum is redone two-pass. Elsewhere (no host reads while training) and in
+    that case: ``buf = o − col`` into the site's reused buffer, then ``ss = buf·buf``.
+    """
+    if o.ndim < 2 or o.shape[0] < 2:
+        return o.reshape(-1), o.new_tensor(math.nan)
+    b = o.shape[0]
+    o2 = o.reshape(b, -1)
+    v = o2.reshape(-1)
+    if o.device.type == "cpu":
+        w = site.ones
+        if w is None or w.shape[0] != b or w.dtype != o.dtype:
+            w = site.ones = torch.full((b,), 1.0 / b, dtype=o.dtype)
+        col = torch.mv(o2.t(), w)
+        tot, cc = float(torch.dot(v, v)), float(torch.dot(col, col))  # host reads: free on the CPU
+        ss = tot - b * cc
+        if ss >= _CANCEL * tot:
+            return (col if o.ndim == 2 else col.view(o.shape[1:])), ss
+    else:
+        col = o2.mean(0)
+    buf = site.buf
+    if buf is None or buf.shape != o2.shape or buf.dtype != o.dtype or buf.device != o.device:
+        buf = site.buf = torch.empty_like(o2, memory_format=torch.contiguous_format)
+    torch.sub(o2, col, out=buf)
+    bv = buf.view(-1)
+    return (col if o.ndim == 2 else col.view(o.shape[1:])), torch.dot(bv, bv)
 
 
 def moments(o: Tensor) -> tuple[float, float, float]:
@@ -235,6 +262,8 @@ class Probe:
         self._last: _Site | None = None
         self._input: dict[str, Any] = {}
         self._wgrad: dict[int, tuple] = {}
+        self._weights: list[Tensor] | None = None
+        self._input_site = _Site("input", model)  # scratch of the input statistics
         self.attached = False
 
     # ---- attach / detach -------------------------------------------------------------
@@ -306,7 +335,7 @@ class Probe:
             chk = self.check_overflow
             if not inp and args and isinstance(args[0], Tensor) and args[0].is_floating_point():
                 x = _f32(args[0].detach())
-                inp["col"], inp["ss"] = batch_sums(x, chk)
+                inp["col"], inp["ss"] = batch_sums(x, True) if chk else _batch_sums_fast(x, self._input_site)
                 inp["n"] = x.numel()
             o = output.detach()  # ops on a detached tensor record no graph (cheaper than no_grad())
             if o.dtype is not torch.float32 and o.dtype is not torch.float64:
@@ -316,15 +345,16 @@ class Probe:
             if chk:
                 s["col"], s["ss"] = batch_sums(o, True)
             else:
-                buf = site.buf
-                if buf is None or buf.shape != o.shape or buf.dtype != o.dtype or buf.device != o.device:
-                    buf = site.buf = torch.empty_like(o, memory_format=torch.contiguous_format)
-                s["col"], s["ss"] = _batch_sums_fast(o, buf)
+                s["col"], s["ss"] = _batch_sums_fast(o, site)
             site.n = o.numel()
             if self.grads and output.requires_grad:
                 node = output.grad_fn
                 if node is not None:  # a pre-hook on the node that consumes ∂L/∂output: no tensor-hook bookkeeping
-                    node.register_prehook(self._grad_prehook(site, output.output_nr))
+                    nr = output.output_nr
+                    ph = site.prehooks.get(nr)
+                    if ph is None:  # made once per site and output slot, reused every pass
+                        ph = site.prehooks[nr] = self._grad_prehook(site, nr)
+                    node.register_prehook(ph)
                 else:
                     output.register_hook(self._grad_hook(site))
             self._last = site
@@ -360,12 +390,15 @@ class Probe:
         chk = self.check_overflow
 
         def hook(g: Tensor) -> None:
-            gd = _f32(g.detach())
-            ss = _sumsq(gd)
+            gd = g.detach()
+            if gd.dtype is torch.float16 or gd.dtype is torch.bfloat16:
+                gd = gd.float()
+            v = gd.view(-1) if gd.is_contiguous() else gd.reshape(-1)
+            ss = torch.dot(v, v)
             if chk and gd.device.type == "cpu" and _inf(ss):
                 ss = _sumsq(gd.double())
             site.s["grad_ss"] = ss
-            site.grad_n = g.numel()
+            site.grad_n = v.numel()
 
         return hook
 
@@ -393,19 +426,43 @@ class Probe:
 
         return hook
 
-    def record_weight_grads(self) -> list[Tensor]:
+    def record_weight_grads(self, copy_into: Sequence[Tensor] | None = None) -> list[Tensor]:
         """Read ∂L/∂W from each weight's ``.grad`` (after a backward pass that started from
-        zeroed grads) — what `ProbeCallback` uses instead of weight hooks. Returns ``‖W‖²``
-        of each weight (0-d tensors, layer order). Squared norms come from BLAS dot
-        products, which on CPU beat ``torch._foreach_norm`` (≈1.5×) and ``pow(2).sum()`` (≈2.5×)."""
-        ws = [m._parameters["weight"] for _, m in self._layers
-              if isinstance(m._parameters.get("weight"), Tensor) and m._parameters["weight"].grad is not None]
-        out = []
-        for w in ws:
-            g2, w2 = _sumsq(_f32(w.grad.detach())), _sumsq(_f32(w.detach()))
-            self._wgrad.setdefault(id(w), ("sumsq", g2, w2, None))
+        zeroed grads) — what `ProbeCallback` uses instead of weight hooks. Returns ``‖W‖²`` of
+        each weight of `weights` (0-d tensors; None for a weight with no gradient).
+
+        ``copy_into``: one buffer per weight of `weights`; each weight is copied into its
+        buffer and ``‖W‖²`` read from the copy while it is still in cache (the trainer callback's
+        update ratios need the copy anyway: one pass over the weights instead of two). Squared
+        norms are BLAS dot products, layer by layer: on this project's CPU that beats
+        ``torch._foreach_norm`` over all weights, whose passes miss the cache.
+        """
+        out: list[Tensor] = []
+        ws = self.weights()
+        for k, w in enumerate(ws):
+            g = w.grad
+            if copy_into is not None:
+                b = copy_into[k]
+                b.copy_(w.detach())
+                w2 = _sumsq(b)
+            else:
+                w2 = _sumsq(_f32(w.detach()))
             out.append(w2)
+            if g is not None:
+                self._wgrad.setdefault(id(w), ("sumsq", _sumsq(_f32(g.detach())), w2, None))
         return out
+
+    def weights(self) -> list[Tensor]:
+        """The ≥ 2-D ``weight`` parameter of each layer, in layer order, each once."""
+        if self._weights is None:
+            seen: set[int] = set()
+            self._weights = []
+            for _, m in self._layers:
+                w = m._parameters.get("weight")
+                if isinstance(w, Tensor) and id(w) not in seen:
+                    seen.add(id(w))
+                    self._weights.append(w)
+        return self._weights
 
     # ---- report ----------------------------------------------------------------------
     def snapshot(self) -> Snapshot:

@@ -75,3 +75,30 @@ def test_errors():
         ProbeCallback(every=0)
     with pytest.raises(ConfigError, match="stop_on must be verdict labels"):
         ProbeCallback(stop_on=["broken"])
+
+
+@pytest.mark.parametrize("offset", [0.0, 3.0, 1e4])
+def test_callback_statistics_match_a_float64_two_pass_even_for_a_collapsed_signal(offset):
+    # The callback's one-pass sums (Σo² − B‖mean‖²) must fall back to two passes when the batch
+    # mean dominates — here up to 1e4 × the spread across the batch, where one float32 pass
+    # would lose every digit of the signal variance.
+    from initreg.probe.core import _batch_sums_fast, _Site
+
+    g = torch.Generator().manual_seed(0)
+    o = torch.randn(128, 64, generator=g) * 0.5 + offset + torch.randn(64, generator=g)
+    col, ss = _batch_sums_fast(o, _Site("x", torch.nn.Identity()))
+    d = o.double()
+    exact = float(((d - d.mean(0)) ** 2).sum())
+    assert float(ss) == pytest.approx(exact, rel=1e-4)
+    torch.testing.assert_close(col.double(), d.mean(0), rtol=1e-6, atol=1e-6 * (1 + offset))
+
+
+def test_update_ratios_of_tied_weights_are_reported_for_every_layer_using_them(digits):
+    torch.manual_seed(0)
+    a, b = torch.nn.Linear(64, 64), torch.nn.Linear(64, 64)
+    b.weight = a.weight  # tied
+    model = torch.nn.Sequential(torch.nn.Flatten(), a, torch.nn.ReLU(), b, torch.nn.ReLU(), torch.nn.Linear(64, 10))
+    cb = ProbeCallback(every=1)
+    fit(model, digits, {"optimizer": "sgd", "lr": 0.05, "steps": 2, "batch_size": 64, "progress": "none"}, callbacks=[cb])
+    rows = {r.name: r for r in cb.reports[-1].layers}
+    assert rows["1"].update_ratio == rows["3"].update_ratio > 0
