@@ -84,6 +84,24 @@ def _dropout_spec(m: nn.Module) -> tuple[float, str] | None:
     return None
 
 
+def _plain_linear(m: nn.Module) -> str | None:
+    """None if a Linear / `LowRankLinear` (and its children) is a plain affine map of its own
+    ``weight`` / ``bias`` parameters — no hooks, buffers or parametrizations (pruning masks,
+    weight norm, spectral norm ...) that the stacked copy would silently drop."""
+    from torch.nn.utils import parametrize
+
+    for sub in m.modules():
+        if sub._forward_hooks or sub._forward_pre_hooks or getattr(sub, "_backward_hooks", None):
+            return "has hooks (e.g. a pruning mask or weight norm)"
+        if any(True for _ in sub.buffers(recurse=False)):
+            return "has buffers (e.g. a pruning mask)"
+        if parametrize.is_parametrized(sub):
+            return "is parametrized (e.g. torch.nn.utils.parametrizations)"
+        if isinstance(sub, nn.Linear) and set(sub._parameters) - {"weight", "bias"}:
+            return f"has extra parameters {sorted(set(sub._parameters) - {'weight', 'bias'})}"
+    return None
+
+
 def vectorize_reason(model: nn.Module, callbacks: Sequence[Callback] = ()) -> str | None:
     """None if ``model`` can be trained as a stacked K-seed model, else the reason why not."""
     if callbacks:
@@ -94,7 +112,10 @@ def vectorize_reason(model: nn.Module, callbacks: Sequence[Callback] = ()) -> st
         if isinstance(m, nn.Flatten):
             if i != 0 or m.start_dim != 1 or m.end_dim != -1:
                 return "only a leading Flatten(1, -1) is supported"
-        elif isinstance(m, (nn.Linear, LowRankLinear)) or _dropout_spec(m) is not None:
+        elif isinstance(m, (nn.Linear, LowRankLinear)):
+            if (why := _plain_linear(m)) is not None:
+                return f"layer {i} ({type(m).__name__}) {why}"
+        elif _dropout_spec(m) is not None:
             continue
         elif isinstance(m, nn.modules.batchnorm._BatchNorm):
             return f"layer {i} ({type(m).__name__}) keeps running statistics per model"
@@ -407,7 +428,9 @@ def fit_seeds(models: nn.Module | Sequence[nn.Module], data: Splits, config: Tra
 
 
 def _signature(m: nn.Module) -> tuple:
-    return tuple((n, tuple(p.shape)) for n, p in m.named_parameters()) + tuple(type(c).__name__ for c in m)
+    """Parameter shapes and each layer's repr (dropout p, activation settings, ...): copies
+    with equal signatures are the same function up to their weights."""
+    return tuple((n, tuple(p.shape)) for n, p in m.named_parameters()) + tuple(repr(c) for c in m)
 
 
 def run_seeds(cfg: Any, out: Any = "runs", *, callbacks: Sequence[Callback] = (), data: Splits | None = None):

@@ -110,6 +110,39 @@ def test_vectorize_reason_names_the_layer():
     assert vectorize_reason(torch.nn.Sequential(torch.nn.Linear(3, 3), torch.nn.GELU())) is None
 
 
+def test_pruned_or_reparametrized_linears_are_not_stacked(digits):
+    # The stacked copy holds plain weights: a pruning mask (pre-hook + buffer) or a
+    # parametrization would be dropped silently, so such models train sequentially.
+    from torch.nn.utils import parametrizations, prune
+
+    def net():
+        return torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
+
+    pruned = net()
+    prune.l1_unstructured(pruned[0], "weight", amount=0.5)
+    assert vectorize_reason(pruned).startswith("layer 0 (Linear) has hooks")
+    sn = net()
+    parametrizations.spectral_norm(sn[2])
+    assert vectorize_reason(sn) == "layer 2 (ParametrizedLinear) is parametrized (e.g. torch.nn.utils.parametrizations)"
+    ms = _models(digits, {"name": "mlp", "depth": 1, "width": 8}, 2)
+    for m in ms:
+        prune.l1_unstructured(m[1], "weight", amount=0.5)
+    with pytest.warns(UserWarning, match="sequentially: layer 1 \\(Linear\\) has hooks"):
+        res = fit_seeds(ms, digits, {"epochs": 1, "progress": "none"}, seeds=[0, 1])
+    assert not res.vectorized
+    assert all(float((m[1].weight == 0).float().mean()) >= 0.5 for m in ms)  # the masks were honoured
+
+
+def test_models_differing_in_dropout_or_activation_settings_are_not_stacked(digits):
+    a = torch.nn.Sequential(torch.nn.Linear(64, 8), torch.nn.Dropout(0.1), torch.nn.LeakyReLU(0.1), torch.nn.Linear(8, 10))
+    b = torch.nn.Sequential(torch.nn.Linear(64, 8), torch.nn.Dropout(0.5), torch.nn.LeakyReLU(0.1), torch.nn.Linear(8, 10))
+    c = torch.nn.Sequential(torch.nn.Linear(64, 8), torch.nn.Dropout(0.1), torch.nn.LeakyReLU(0.3), torch.nn.Linear(8, 10))
+    for other in (b, c):
+        with pytest.warns(UserWarning, match="the models differ in architecture"):
+            res = fit_seeds([a, other], digits, {"steps": 1, "progress": "none"}, seeds=[0, 1])
+        assert not res.vectorized
+
+
 def test_stacked_forward_matches_each_model():
     ms = [torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(6, 5), torch.nn.ReLU(), torch.nn.Linear(5, 2))
           for _ in range(3)]
