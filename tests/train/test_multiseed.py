@@ -172,3 +172,16 @@ def test_fit_with_a_list_and_run_with_seeds(digits, tmp_path):
     # seed k of the run = model seed 2 + k, train seed 7 + k
     one = fit(build_model(cfg.model, digits.input_shape, 10, seed=3), digits, {"epochs": 1, "seed": 8, "progress": "none"})
     assert _close(one.records[-1]["val_loss"], res.histories[1].records[-1]["val_loss"])
+
+
+def test_stacked_linear_gradients_match_autograd_through_baddbmm():
+    from initreg.train.multiseed import _StackedLinear
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(3, 5, 4, generator=g, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(3, 2, 4, generator=g, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(3, 2, generator=g, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(_StackedLinear.apply, (x, w, b))
+    assert torch.autograd.gradcheck(_StackedLinear.apply, (x, w, None))
+    out = _StackedLinear.apply(x, w, b)
+    torch.testing.assert_close(out, torch.baddbmm(b.unsqueeze(1), x, w.transpose(1, 2)))
