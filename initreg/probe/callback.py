@@ -102,7 +102,10 @@ class ProbeCallback(Callback):
     def on_fit_start(self, state: TrainState) -> None:
         self._names, self._bufs = None, []
         self.probe = Probe(state.model, layers=self._layers, thresholds=self.thresholds, activations=self._acts,
-                           activation_moments=self._act_moments, weight_grads=False, check_overflow=False)
+                           activation_moments=self._act_moments, check_overflow=False)
+        if self.updates:  # one buffer per weight, allocated once: W is copied there in its gradient hook
+            self._bufs = [torch.empty_like(w, memory_format=torch.contiguous_format) for w in self.probe.weights()]
+            self.probe.weight_copies = {id(w): b for w, b in zip(self.probe.weights(), self._bufs)}
 
     def on_batch(self, state: TrainState, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
         if state.step % self.every == 0 and self.probe is not None:
@@ -114,16 +117,19 @@ class ProbeCallback(Callback):
     def on_after_backward(self, state: TrainState) -> None:
         if not self._recording or self.probe is None:
             return
-        bufs = None
-        if self.updates:
-            ws = self.probe.weights()
-            bufs = self._bufs
-            if len(bufs) != len(ws) or any(b.shape != w.shape or b.dtype != w.dtype or b.device != w.device
-                                           for b, w in zip(bufs, ws)):
-                bufs = self._bufs = [torch.empty_like(w, memory_format=torch.contiguous_format) for w in ws]  # once
-        with torch.no_grad():  # fit zeroes the grads every step: .grad is this step's
-            self._wnorms = self.probe.record_weight_grads(copy_into=bufs)  # (and copies the weights before the step)
-        self._copied = bufs is not None
+        p = self.probe
+        norms = []
+        with torch.no_grad():
+            for k, w in enumerate(p.weights()):
+                rec = p._wgrad.get(id(w))
+                if self.updates and id(w) not in p._copied:  # no gradient this step (its hook did not run)
+                    b = self._bufs[k]
+                    b.copy_(w.detach())
+                    norms.append(_sumsq(b))
+                else:
+                    norms.append(rec[2] if rec is not None else _sumsq(w.detach().float()))
+        self._wnorms = norms
+        self._copied = self.updates
 
     def _finish(self, state: TrainState, **meta: Any) -> None:
         assert self.probe is not None

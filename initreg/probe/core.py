@@ -263,6 +263,8 @@ class Probe:
         self._input: dict[str, Any] = {}
         self._wgrad: dict[int, tuple] = {}
         self._weights: list[Tensor] | None = None
+        self.weight_copies: dict[int, Tensor] | None = None  # id(W) -> buffer: copy W there in its gradient hook
+        self._copied: set[int] = set()
         self._input_site = _Site("input", model)  # scratch of the input statistics
         self.attached = False
 
@@ -306,6 +308,7 @@ class Probe:
         self._sites.clear()  # in place: the hooks hold these dicts
         self._input.clear()
         self._wgrad.clear()
+        self._copied.clear()
         self._calls.clear()
         self._last = None
 
@@ -417,12 +420,24 @@ class Probe:
         chk = self.check_overflow
 
         def hook(g: Tensor) -> None:
-            with torch.no_grad():
-                gd = _f32(g)
-                gs = _sumsq(gd)
-                if chk and gd.device.type == "cpu" and _inf(gs):
-                    gs = _sumsq(gd.double())
-                self._wgrad[key] = ("sumsq", gs, _sumsq(_f32(w)), _sumsq(_f32(b)) if b is not None and b.numel() else None)
+            # runs in the backward pass right after ∂L/∂W is computed — g, and W (just read
+            # for ∂L/∂input by the same node), are still in cache: reading them here is cheaper
+            # than a pass over .grad and the weights after the backward pass
+            gd = g.detach()
+            if gd.dtype is torch.float16 or gd.dtype is torch.bfloat16:
+                gd = gd.float()
+            gs = _sumsq(gd)
+            if chk and gd.device.type == "cpu" and _inf(gs):
+                gs = _sumsq(gd.double())
+            wd = w.detach()
+            buf = self.weight_copies.get(key) if self.weight_copies else None
+            if buf is not None:  # the trainer callback's copy of W before the optimizer step
+                buf.copy_(wd)
+                ws = _sumsq(buf)
+                self._copied.add(key)
+            else:
+                ws = _sumsq(_f32(wd))
+            self._wgrad[key] = ("sumsq", gs, ws, _sumsq(_f32(b.detach())) if b is not None and b.numel() else None)
 
         return hook
 
