@@ -23,8 +23,9 @@ class ProbeCallback(Callback):
 
     Recording keeps the statistics as tensors (no ``.item()``, no report per step);
     `reports` turns them into `ProbeReport` objects when first read — or right away when
-    ``stop_on`` or ``on_report`` needs the verdict. On a recording step the hooks are attached for that step only (the other steps run
-    with no hook at all), the weights are copied after the backward pass so that the
+    ``stop_on`` or ``on_report`` needs the verdict. On a recording step the hooks are attached
+    for that step only (the other steps run with no hook at all), each weight is copied in its
+    gradient hook during the backward pass (into a buffer allocated once) so that the
     **update-to-weight ratio** ``‖W_after − W_before‖ / ‖W_before‖`` of the step can be
     reported (it includes gradient clipping, the optimizer's momentum and weight decay),
     and the hooks are removed at the end of the step — or when training ends, also after

@@ -14,12 +14,14 @@ input); after the activation: its mean and std, the fraction of **dead** units (
 zero on every example of the batch; a unit is a feature for dense layers, a channel for
 convolutions) and of **saturated** values (bounded activations: within ``margin``·(hi−lo)/2
 of a bound, i.e. ``|tanh| > 0.99``); in the backward pass the RMS and norm of ∂L/∂output
-(a tensor hook on the output: cheaper than ``register_full_backward_hook``) and of ∂L/∂W
-(a hook on the weight, so a shared weight reports its summed gradient).
+(a pre-hook on the autograd node that consumes the output — cheaper than a tensor hook, far
+cheaper than ``register_full_backward_hook``) and of ∂L/∂W (a hook on the weight, so a shared
+weight reports its summed gradient).
 
 The probe never changes results: hooks only read detached tensors and return ``None``,
 no random numbers are drawn, and every hook is removed on exit (even on an exception).
-Statistics stay 0-d tensors until `report` (no ``.item()`` per hook call).
+Statistics stay tensors until `report` (no ``.item()`` per hook call; on the CPU the trainer
+callback's one-pass batch sums read two numbers back to catch cancellation — free there).
 
 >>> import torch
 >>> from torch import nn
@@ -211,13 +213,15 @@ class Probe:
         layers: the names of the modules to treat as layers (default: every module with a
             ≥ 2-D ``weight``); see `weight_layers`.
         thresholds: the verdict thresholds (`Thresholds`).
-        grads: also record gradients (a tensor hook on each layer output, and one on each
-            weight unless ``weight_grads=False``).
+        grads: also record gradients (a pre-hook on the autograd node of each layer output,
+            and a hook on each weight unless ``weight_grads=False``).
         activations: extra module types to treat as activations.
         activation_moments: also record the mean and std *after* each activation (two more
             tensor ops per layer; dead / saturated fractions are recorded either way).
-        weight_grads: hook each weight for ∂L/∂W (off in the trainer callback, which reads
-            ``.grad`` after the backward pass instead, in one fused op).
+        weight_grads: hook each weight for ∂L/∂W (`record_weight_grads` reads ``.grad``
+            after the backward pass instead). The trainer callback keeps them on and sets
+            ``weight_copies`` (``id(W) -> buffer``) so each hook also copies W before the
+            optimizer step, while W is in cache.
         check_overflow: redo in float64 a float32 sum that overflowed (|x| ≳ 1e19); costs one
             host read per statistic, so the trainer callback turns it off (such sums read inf).
 
