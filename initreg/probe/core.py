@@ -119,7 +119,7 @@ def _f32(t: Tensor) -> Tensor:
 
 def _sumsq(t: Tensor) -> Tensor:
     """Σ t² as one BLAS dot product (cheaper than ``pow(2).sum()``, far cheaper than ``var``)."""
-    v = t.reshape(-1) if t.is_contiguous() else t.contiguous().view(-1)
+    v = t.view(-1) if t.is_contiguous() else t.reshape(-1)
     return torch.dot(v, v)
 
 
@@ -161,13 +161,13 @@ def _batch_sums_fast(o: Tensor, site: _Site) -> tuple[Tensor, Tensor | float]:
     if o.ndim < 2 or o.shape[0] < 2:
         return o.reshape(-1), o.new_tensor(math.nan)
     b = o.shape[0]
-    o2 = o.reshape(b, -1)
-    v = o2.reshape(-1)
+    o2 = o if o.ndim == 2 else o.reshape(b, -1)
+    v = o2.view(-1) if o2.is_contiguous() else o2.reshape(-1)
     if o.device.type == "cpu":
         w = site.ones
         if w is None or w.shape[0] != b or w.dtype != o.dtype:
             w = site.ones = torch.full((b,), 1.0 / b, dtype=o.dtype)
-        col = torch.mv(o2.t(), w)
+        col = torch.matmul(w, o2)  # (1/B)·1ᵀo: one BLAS gemv
         tot, cc = float(torch.dot(v, v)), float(torch.dot(col, col))  # host reads: free on the CPU
         ss = tot - b * cc
         if ss >= _CANCEL * tot:
@@ -397,7 +397,7 @@ class Probe:
         chk = self.check_overflow
 
         def hook(g: Tensor) -> None:
-            gd = g.detach()
+            gd = g.detach() if g.requires_grad else g
             if gd.dtype is torch.float16 or gd.dtype is torch.bfloat16:
                 gd = gd.float()
             v = gd.view(-1) if gd.is_contiguous() else gd.reshape(-1)
@@ -427,7 +427,7 @@ class Probe:
             # runs in the backward pass right after ∂L/∂W is computed — g, and W (just read
             # for ∂L/∂input by the same node), are still in cache: reading them here is cheaper
             # than a pass over .grad and the weights after the backward pass
-            gd = g.detach()
+            gd = g.detach() if g.requires_grad else g  # (a gradient needs no detach unless create_graph)
             if gd.dtype is torch.float16 or gd.dtype is torch.bfloat16:
                 gd = gd.float()
             gs = _sumsq(gd)
