@@ -73,6 +73,24 @@ class Context:
         return mean_ci(values)
 
 
+_LIBRARY_HASH: str | None = None
+
+
+def library_hash() -> str:
+    """Hash of every ``.py`` file of the installed ``initreg`` package (path and content),
+    computed once per process: part of each lab cache key, so a library edit reruns the claims
+    instead of serving results the current code would not reproduce."""
+    global _LIBRARY_HASH
+    if _LIBRARY_HASH is None:
+        root = Path(__file__).resolve().parents[1]
+        h = hashlib.sha256()
+        for f in sorted(root.rglob("*.py")):
+            h.update(str(f.relative_to(root)).encode())
+            h.update(f.read_bytes())
+        _LIBRARY_HASH = h.hexdigest()[:16]
+    return _LIBRARY_HASH
+
+
 @dataclass
 class Experiment:
     claim: str  # the lecture's claim id, e.g. "C1"
@@ -100,12 +118,16 @@ class Experiment:
         return hashlib.sha256(src.encode()).hexdigest()[:16]
 
     def key(self, quick: bool, seeds: list[int]) -> str:
-        """The cache key of a run: claim, mode, settings, seeds, the claim's source and the
-        package version. A finished result is reused only under the same key."""
+        """The cache key of a run: claim, mode, settings, seeds, the claim's source, the source
+        of the whole ``initreg`` package (an edit anywhere in the library can change a number)
+        and the versions of the package and torch. A finished result is reused only under the same key."""
+        import torch
+
         from .. import __version__
 
         blob = json.dumps({"claim": self.claim, "quick": quick, "settings": self.mode_settings(quick), "seeds": seeds,
-                           "source": self.source_hash(), "version": __version__}, sort_keys=True, default=str)
+                           "source": self.source_hash(), "library": library_hash(), "version": __version__,
+                           "torch": torch.__version__}, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
     def __call__(self, ctx: Context) -> Outcome:

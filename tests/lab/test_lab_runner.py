@@ -154,3 +154,13 @@ def test_format_helpers():
     rec = {"numbers": {"a": 1.0, "b": [1, 2], "c": {"mean": 2.0, "ci": 0.1}, "d": 3}}
     assert key_numbers(rec) == "a=1, c=2 ± 0.1, d=3"
     assert verdict_text({"status": "error"}) == "ERROR" and verdict_text({"holds": False}) == "does NOT hold"
+
+
+def test_cache_key_changes_with_the_library_source(fake_lab, monkeypatch):
+    # A result computed by other library code must not be served: the key hashes the whole package.
+    from initreg.lab import experiment as ex
+
+    k0 = fake_lab["Z1"].key(True, [0])
+    assert ex.library_hash() == ex.library_hash()  # computed once, stable
+    monkeypatch.setattr(ex, "_LIBRARY_HASH", "an-edited-library")
+    assert fake_lab["Z1"].key(True, [0]) != k0
