@@ -102,3 +102,16 @@ def test_update_ratios_of_tied_weights_are_reported_for_every_layer_using_them(d
     fit(model, digits, {"optimizer": "sgd", "lr": 0.05, "steps": 2, "batch_size": 64, "progress": "none"}, callbacks=[cb])
     rows = {r.name: r for r in cb.reports[-1].layers}
     assert rows["1"].update_ratio == rows["3"].update_ratio > 0
+
+
+def test_a_frozen_layer_gets_a_zero_update_ratio_and_no_weight_gradient(digits):
+    m = net(digits)
+    name = [n for n, mod in m.named_modules() if isinstance(mod, torch.nn.Linear)][1]
+    m.get_submodule(name).weight.requires_grad_(False)
+    cb = ProbeCallback(every=1)
+    fit(m, digits, {"optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "steps": 3, "batch_size": 64, "progress": "none"},
+        callbacks=[cb])
+    for rep in cb.reports:
+        rows = {r.name: r for r in rep.layers}
+        assert rows[name].update_ratio == 0.0 and rows[name].weight_grad_norm is None
+        assert all(r.update_ratio > 0 and r.weight_grad_norm > 0 for n, r in rows.items() if n != name)
