@@ -73,7 +73,7 @@ class ProbeCallback(Callback):
         self._bufs: list[Tensor] = []
         self._wnorms: list[Tensor] = []
         self._copied = False
-        self._names: list[str] | None = None
+        self._names: list[tuple[str, int]] | None = None
 
     @property
     def reports(self) -> list[ProbeReport]:
