@@ -16,9 +16,13 @@ from ...train import fit
 from ..experiment import Context, Outcome, experiment
 
 REDUCTION = 0.5  # each remedy must at least halve the baseline's ECE
-# Percentage points of test accuracy a remedy may cost: with 1,000 test examples at ~64% accuracy the
-# difference of two models' accuracies has a standard error of ~2 pp from the test sample alone.
+# Percentage points of test accuracy a remedy may cost. MNIST-1D is generated with 20,000 sequences so
+# that the test split has 4,000 (standard error of a ~64% accuracy ≈ 0.8 pp; of a difference of two
+# models ≤ 1.1 pp). With the package's 5,000 (1,000 test) that error was ~2 pp: the every-seed check
+# flipped when a float-rounding change to Adam (fused kernel) moved one seed's mixup-α=1 run by 4 pp.
 MAX_ACC_DROP = 3.0
+MNIST1D_SAMPLES = 20_000
+TRAIN_SIZE = 3400  # the training split of the package's 5,000-sample MNIST-1D: the same overfitting regime
 
 _ARMS = {  # name -> (train overrides, callbacks factory)
     "baseline": ({}, None),
@@ -28,6 +32,11 @@ _ARMS = {  # name -> (train overrides, callbacks factory)
 }
 _MODEL = {"name": "mlp", "depth": 2, "width": 256, "init": "torch"}
 _TRAIN = {"optimizer": "adam", "lr": 1e-3, "batch_size": 64}
+
+
+def _mnist1d(s: dict[str, Any], seed: int):
+    return load_data({"name": "mnist1d", "seed": seed, "train_size": s["train_size"],
+                      "options": {"num_samples": s.get("num_samples", 5000)}})
 
 
 def _train(data, arm: str, epochs: int, seed: int) -> dict[str, Any]:
@@ -65,8 +74,10 @@ def verdict(res: dict[str, list[dict[str, Any]]], mn: dict[str, list[dict[str, A
               f"test ECE (15 bins) by at least {int(REDUCTION * 100)}% at a test-accuracy cost of at most "
               f"{MAX_ACC_DROP:g} pp. MNIST 5k (shown, and checked): the baseline's ECE is below its ECE with "
               f"label smoothing 0.1, whose mean confidence falls below its accuracy (underconfident).",
-    settings={"quick": {"epochs": 40, "train_size": None, "mnist_epochs": 20, "mnist_train_size": 1000},
-              "full": {"epochs": 60, "train_size": None, "mnist_epochs": 20, "mnist_train_size": 1000}},
+    settings={"quick": {"epochs": 40, "train_size": TRAIN_SIZE, "num_samples": MNIST1D_SAMPLES, "mnist_epochs": 20,
+                        "mnist_train_size": 1000},
+              "full": {"epochs": 60, "train_size": TRAIN_SIZE, "num_samples": MNIST1D_SAMPLES, "mnist_epochs": 20,
+                       "mnist_train_size": 1000}},
     lecture=("R12", "R13"),
 )
 def c17(ctx: Context) -> Outcome:
@@ -75,14 +86,14 @@ def c17(ctx: Context) -> Outcome:
     res: dict[str, list[dict[str, Any]]] = {a: [] for a in _ARMS}
     mn: dict[str, list[dict[str, Any]]] = {"baseline": [], "label smoothing 0.1": []}
     for seed in ctx.seeds:
-        d1 = load_data({"name": "mnist1d", "seed": seed, "train_size": s["train_size"]})
+        d1 = _mnist1d(s, seed)
         for arm in _ARMS:
             res[arm].append(_train(d1, arm, s["epochs"], seed))
         d2 = load_data({"name": "mnist5k", "seed": seed, "train_size": s["mnist_train_size"]})
         for arm in mn:
             mn[arm].append(_train(d2, arm, s["mnist_epochs"], seed))
     parts = verdict(res, mn)
-    d1 = load_data({"name": "mnist1d", "seed": ctx.seeds[0], "train_size": s["train_size"]})
+    d1 = _mnist1d(s, ctx.seeds[0])
     d2 = load_data({"name": "mnist5k", "seed": ctx.seeds[0], "train_size": s["mnist_train_size"]})
     panels = {f"MNIST-1D {a}": (res[a][0]["probs"], d1.y_test) for a in _ARMS}
     panels.update({f"MNIST 5k {a}": (mn[a][0]["probs"], d2.y_test) for a in mn})
@@ -105,8 +116,8 @@ def c17(ctx: Context) -> Outcome:
 
     table = "\n".join([row(f"MNIST-1D, {a}", rs) for a, rs in res.items()] +
                       [row(f"MNIST 5k, {a}", rs) for a, rs in mn.items()])
-    notes = f"""Set-up: 40-256-256-10 ReLU MLP on MNIST-1D (5,000 generated sequences; {s['train_size'] or 3400}
-for training), PyTorch's default init, Adam lr 1e-3, batch 64, {s['epochs']} epochs, no early stopping; the same MLP
+    notes = f"""Set-up: 40-256-256-10 ReLU MLP on MNIST-1D ({s.get('num_samples', 5000):,} generated sequences;
+{s['train_size'] or 3400} for training, {len(d1.x_test):,} for testing), PyTorch's default init, Adam lr 1e-3, batch 64, {s['epochs']} epochs, no early stopping; the same MLP
 (784 inputs) on MNIST 5k ({s['mnist_train_size'] or 3400} train images) for {s['mnist_epochs']} epochs. ECE with 15 equal-width bins on the test split;
 mixup draws one λ ~ Beta(α, α) per batch and trains on the soft-target cross-entropy.
 
