@@ -172,14 +172,11 @@ def _batch_sums_fast(o: Tensor, site: _Site) -> tuple[Tensor, Tensor | float]:
         ss = tot - b * cc
         if ss >= _CANCEL * tot:
             return (col if o.ndim == 2 else col.view(o.shape[1:])), ss
-    else:
-        col = o2.mean(0)
     buf = site.buf
     if buf is None or buf.shape != o2.shape or buf.dtype != o.dtype or buf.device != o.device:
         buf = site.buf = torch.empty_like(o2, memory_format=torch.contiguous_format)
-    torch.sub(o2, col, out=buf)
-    bv = buf.view(-1)
-    return (col if o.ndim == 2 else col.view(o.shape[1:])), torch.dot(bv, bv)
+    col, ss = batch_sums(o2, check=False, out=buf)
+    return (col if o.ndim == 2 else col.view(o.shape[1:])), ss
 
 
 def moments(o: Tensor) -> tuple[float, float, float]:
@@ -445,30 +442,16 @@ class Probe:
 
         return hook
 
-    def record_weight_grads(self, copy_into: Sequence[Tensor] | None = None) -> list[Tensor]:
-        """Read ∂L/∂W from each weight's ``.grad`` (after a backward pass that started from
-        zeroed grads) — what `ProbeCallback` uses instead of weight hooks. Returns ``‖W‖²`` of
-        each weight of `weights` (0-d tensors; None for a weight with no gradient).
-
-        ``copy_into``: one buffer per weight of `weights`; each weight is copied into its
-        buffer and ``‖W‖²`` read from the copy while it is still in cache (the trainer callback's
-        update ratios need the copy anyway: one pass over the weights instead of two). Squared
-        norms are BLAS dot products, layer by layer: on this project's CPU that beats
-        ``torch._foreach_norm`` over all weights, whose passes miss the cache.
-        """
+    def record_weight_grads(self) -> list[Tensor]:
+        """Read ∂L/∂W from each weight's ``.grad`` after a backward pass that started from
+        zeroed grads — for a probe attached with ``weight_grads=False``. Returns ``‖W‖²`` of
+        each weight of `weights` (0-d tensors), as BLAS dot products."""
         out: list[Tensor] = []
-        ws = self.weights()
-        for k, w in enumerate(ws):
-            g = w.grad
-            if copy_into is not None:
-                b = copy_into[k]
-                b.copy_(w.detach())
-                w2 = _sumsq(b)
-            else:
-                w2 = _sumsq(_f32(w.detach()))
+        for w in self.weights():
+            w2 = _sumsq(_f32(w.detach()))
             out.append(w2)
-            if g is not None:
-                self._wgrad.setdefault(id(w), ("sumsq", _sumsq(_f32(g.detach())), w2, None))
+            if w.grad is not None:
+                self._wgrad.setdefault(id(w), ("sumsq", _sumsq(_f32(w.grad.detach())), w2, None))
         return out
 
     def weights(self) -> list[Tensor]:
