@@ -127,6 +127,13 @@ def vectorize_reason(model: nn.Module, callbacks: Sequence[Callback] = ()) -> st
 _INPLACE = {nn.ReLU: torch.relu_, nn.Tanh: torch.tanh_, nn.Sigmoid: torch.sigmoid_}
 
 
+def _stacked_affine(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None) -> torch.Tensor:
+    """``x·Wᵀ + b`` for ``x (K, B, in)``, ``W (K, out, in)``, ``b (K, out)`` or None."""
+    if b is None:
+        return torch.bmm(x, w.transpose(1, 2))
+    return torch.baddbmm(b.unsqueeze(1), x, w.transpose(1, 2))
+
+
 class _StackedLinear(torch.autograd.Function):
     """``x·Wᵀ + b`` for stacked ``x (K, B, in)``, ``W (K, out, in)``, ``b (K, out)``, with a
     backward that produces ∂L/∂W directly in W's layout (``gᵀ·x``), so no transposed copy is
@@ -137,9 +144,7 @@ class _StackedLinear(torch.autograd.Function):
     def forward(ctx, x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None) -> torch.Tensor:
         ctx.save_for_backward(x, w)
         ctx.has_bias = b is not None
-        if b is None:
-            return torch.bmm(x, w.transpose(1, 2))
-        return torch.baddbmm(b.unsqueeze(1), x, w.transpose(1, 2))
+        return _stacked_affine(x, w, b)
 
     @staticmethod
     def backward(ctx, g: torch.Tensor):
@@ -199,12 +204,7 @@ class StackedSequential(nn.Module):
             elif kind == "linear":
                 w = self.weights[arg[0]]
                 b = self.weights[arg[1]] if arg[1] is not None else None
-                if fast:
-                    x = _StackedLinear.apply(x, w, b)
-                elif b is None:
-                    x = torch.bmm(x, w.transpose(1, 2))
-                else:
-                    x = torch.baddbmm(b.unsqueeze(1), x, w.transpose(1, 2))
+                x = _StackedLinear.apply(x, w, b) if fast else _stacked_affine(x, w, b)  # autocast: torch's autograd
                 fresh = True
             elif kind == "dropout":
                 p, mode = arg

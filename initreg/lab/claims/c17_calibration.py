@@ -85,6 +85,7 @@ def c17(ctx: Context) -> Outcome:
     s = ctx.settings
     res: dict[str, list[dict[str, Any]]] = {a: [] for a in _ARMS}
     mn: dict[str, list[dict[str, Any]]] = {"baseline": [], "label smoothing 0.1": []}
+    first = None  # the first seed's data sets, for the figure and the notes
     for seed in ctx.seeds:
         d1 = _mnist1d(s, seed)
         for arm in _ARMS:
@@ -92,9 +93,9 @@ def c17(ctx: Context) -> Outcome:
         d2 = load_data({"name": "mnist5k", "seed": seed, "train_size": s["mnist_train_size"]})
         for arm in mn:
             mn[arm].append(_train(d2, arm, s["mnist_epochs"], seed))
+        first = first or (d1, d2)
     parts = verdict(res, mn)
-    d1 = _mnist1d(s, ctx.seeds[0])
-    d2 = load_data({"name": "mnist5k", "seed": ctx.seeds[0], "train_size": s["mnist_train_size"]})
+    d1, d2 = first
     panels = {f"MNIST-1D {a}": (res[a][0]["probs"], d1.y_test) for a in _ARMS}
     panels.update({f"MNIST 5k {a}": (mn[a][0]["probs"], d2.y_test) for a in mn})
     reliability_figure(panels, ctx.figure("reliability.png"), ncols=3)
