@@ -71,6 +71,7 @@ class ProbeCallback(Callback):
         self._reports: list[ProbeReport] = []
         self._recording = False
         self._bufs: list[Tensor] = []
+        self._flat: list[Tensor] = []
         self._wnorms: list[Tensor] = []
         self._copied = False
         self._names: list[tuple[str, int]] | None = None
@@ -107,6 +108,7 @@ class ProbeCallback(Callback):
         if self.updates:  # one buffer per weight, allocated once: W is copied there in its gradient hook
             self._bufs = [torch.empty_like(w, memory_format=torch.contiguous_format) for w in self.probe.weights()]
             self.probe.weight_copies = {id(w): b for w, b in zip(self.probe.weights(), self._bufs)}
+            self._flat = [b.view(-1) for b in self._bufs]
 
     def on_batch(self, state: TrainState, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
         if state.step % self.every == 0 and self.probe is not None:
@@ -128,7 +130,7 @@ class ProbeCallback(Callback):
                     b.copy_(w.detach())
                     norms.append(_sumsq(b))
                 else:
-                    norms.append(rec[2] if rec is not None else _sumsq(w.detach().float()))
+                    norms.append(rec[1] if rec is not None else _sumsq(w.detach().float()))
         self._wnorms = norms
         self._copied = self.updates
 
@@ -140,11 +142,9 @@ class ProbeCallback(Callback):
         ratios = None
         if self._copied:
             names = self._weight_names()
-            num = []
-            with torch.no_grad():
-                for b, w in zip(self._bufs, self.probe.weights()):  # layer by layer, while the buffer is in cache
-                    torch.sub(b, w, out=b)  # W_before − W_after (torch.dist allocates: ~10× slower here)
-                    num.append(_sumsq(b))
+            with torch.no_grad():  # W_before − W_after in place (torch.dist allocates: ~10× slower here)
+                torch._foreach_sub_(self._bufs, [w.detach() for w in self.probe.weights()])  # one dispatch
+            num = [torch.dot(b, b) for b in self._flat]  # BLAS dots: faster than _foreach_norm
             ratios = {n: (num[k], self._wnorms[k]) for n, k in names}
             self._copied = False
         try:

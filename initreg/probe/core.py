@@ -105,7 +105,7 @@ class _Site:
 
     def __init__(self, name: str, module: nn.Module):
         self.name, self.module, self.act = name, module, None
-        self.s: dict[str, Tensor] = {}
+        self.s: dict[str, Tensor] = {}  # a new dict every pass: a snapshot keeps the old one without copying
         self.n = 0  # entries of the output
         self.grad_n = 0
         self.buf: Tensor | None = None  # scratch for o − mean, reused every pass (no allocation)
@@ -152,7 +152,7 @@ _CANCEL = 0.1  # one-pass sums are kept when Σ(o − col)² ≥ this fraction o
 def _batch_sums_fast(o: Tensor, site: _Site) -> tuple[Tensor, Tensor | float]:
     """`batch_sums` without the overflow check, for the trainer callback.
 
-    On the CPU, one pass without writing: ``col = (1/B)·1ᵀo`` (a BLAS gemv) and
+    On the CPU, one pass without writing: ``col = (1/B)·oᵀ1`` (a BLAS gemv) and
     ``Σ(o − col)² = Σo² − B·‖col‖²`` (two dots), read back to catch cancellation (a host read
     is free on the CPU) — when the batch mean dominates (a collapsed signal: ``Σ(o − col)² <
     0.1·Σo²``), the sum is redone two-pass. Elsewhere (no host reads while training) and in
@@ -162,14 +162,14 @@ def _batch_sums_fast(o: Tensor, site: _Site) -> tuple[Tensor, Tensor | float]:
         return o.reshape(-1), o.new_tensor(math.nan)
     b = o.shape[0]
     o2 = o if o.ndim == 2 else o.reshape(b, -1)
-    v = o2.view(-1) if o2.is_contiguous() else o2.reshape(-1)
-    if o.device.type == "cpu":
+    if o.is_cpu:
         w = site.ones
-        if w is None or w.shape[0] != b or w.dtype != o.dtype:
+        if w is None or w.shape[0] != b or w.dtype is not o.dtype:
             w = site.ones = torch.full((b,), 1.0 / b, dtype=o.dtype)
-        col = torch.matmul(w, o2)  # (1/B)·1ᵀo: one BLAS gemv
-        tot, cc = float(torch.dot(v, v)), float(torch.dot(col, col))  # host reads: free on the CPU
-        ss = tot - b * cc
+        col = torch.mv(o2.t(), w)  # (1/B)·oᵀ1: one BLAS gemv (torch.matmul adds ~4 µs of dispatch here)
+        v = o2.view(-1) if o2.is_contiguous() else o2.reshape(-1)
+        tot = torch.dot(v, v).item()  # host reads: free on the CPU
+        ss = tot - b * torch.dot(col, col).item()
         if ss >= _CANCEL * tot:
             return (col if o.ndim == 2 else col.view(o.shape[1:])), ss
     buf = site.buf
@@ -277,9 +277,9 @@ class Probe:
         h = self._handles
         h.append(self.model.register_forward_pre_hook(self._on_root))
         for name, m in self._layers:
-            h.append(m.register_forward_hook(self._layer_hook(name)))
+            h.append(m.register_forward_hook(self._layer_hook(name, m)))
         for a in self._acts:
-            h.append(a.register_forward_hook(self._on_act))
+            h.append(a.register_forward_hook(self._act_hook(a)))
         if self.grads and self.weight_grads:
             seen: set[int] = set()
             for _, m in self._layers:
@@ -319,13 +319,17 @@ class Probe:
         self._last = None
         self._input.clear()
 
-    def _layer_hook(self, name: str) -> Callable:
+    def _layer_hook(self, name: str, module: nn.Module) -> Callable:
+        # Runs on every call of every layer while recording: kept to a few tensor ops and
+        # little Python (on 2 slow cores each extra attribute lookup or op dispatch shows up
+        # in the per-step overhead, bench/bench_probe.py).
         calls, sites, spare, inp = self._calls, self._sites, self._spare, self._input
+        mid, grads = id(module), self.grads
+        stats = (lambda o, site: batch_sums(o, True)) if self.check_overflow else _batch_sums_fast
 
         def hook(module: nn.Module, args: Any, output: Any) -> None:
             if not isinstance(output, Tensor) or not output.is_floating_point():
                 return
-            mid = id(module)
             k = calls.get(mid, 0) + 1
             calls[mid] = k
             key = name if k == 1 else f"{name}#{k}"
@@ -335,23 +339,18 @@ class Probe:
                 if site is None or site.module is not module:
                     site = _Site(key, module)
                 sites[key] = site
-            site.act = None
-            chk = self.check_overflow
             if not inp and args and isinstance(args[0], Tensor) and args[0].is_floating_point():
                 x = _f32(args[0].detach())
-                inp["col"], inp["ss"] = batch_sums(x, True) if chk else _batch_sums_fast(x, self._input_site)
+                inp["col"], inp["ss"] = stats(x, self._input_site)
                 inp["n"] = x.numel()
             o = output.detach()  # ops on a detached tensor record no graph (cheaper than no_grad())
             if o.dtype is not torch.float32 and o.dtype is not torch.float64:
                 o = _f32(o)
-            s = site.s
-            s.clear()
-            if chk:
-                s["col"], s["ss"] = batch_sums(o, True)
-            else:
-                s["col"], s["ss"] = _batch_sums_fast(o, site)
+            col, ss = stats(o, site)
+            site.s = {"col": col, "ss": ss}
+            site.act = None
             site.n = o.numel()
-            if self.grads and output.requires_grad:
+            if grads and output.requires_grad:
                 node = output.grad_fn
                 if node is not None:  # a pre-hook on the node that consumes ∂L/∂output: no tensor-hook bookkeeping
                     nr = output.output_nr
@@ -360,85 +359,96 @@ class Probe:
                         ph = site.prehooks[nr] = self._grad_prehook(site, nr)
                     node.register_prehook(ph)
                 else:
-                    output.register_hook(self._grad_hook(site))
+                    ph = self._grad_prehook(site, 0)
+                    output.register_hook(lambda g: ph((g,)))
             self._last = site
 
         return hook
 
-    def _on_act(self, module: nn.Module, args: Any, output: Any) -> None:
-        site, self._last = self._last, None
-        if site is None or not isinstance(output, Tensor) or not output.is_floating_point():
-            return
-        site.act = module
+    def _act_hook(self, module: nn.Module) -> Callable:
         kind = self._act_kind.get(id(module))
-        a = _f32(output.detach())
-        s = site.s
-        if self.activation_moments:
-            m = a.mean()
-            s["act_mean"], s["act_ss"] = m, _sumsq(a - m)
-        if kind is None:
-            return
-        if kind[0] == "dead" and a.ndim >= 2:  # rectifier outputs are >= 0: alive <=> max over the batch > 0
-            if a.ndim == 2:
-                s["amax"] = a.amax(0)
-            else:
-                keep = 1 if _unit_dim(site.module) == 1 else a.ndim - 1
-                s["amax"] = a.amax(dim=tuple(i for i in range(a.ndim) if i != keep))
-        lo, hi = kind[1] if kind[1] is not None else (None, None)
-        if lo is not None:
-            mid, half = (lo + hi) / 2, (hi - lo) / 2
-            d = a.abs() if mid == 0 else (a - mid).abs()
-            s["sat"] = (d >= half * (1 - self.thresholds.margin)).sum()
+        dead = kind is not None and kind[0] == "dead"
+        bounds = kind[1] if kind is not None else None
+        moments, margin = self.activation_moments, self.thresholds.margin
 
-    def _grad_hook(self, site: _Site) -> Callable:
-        chk = self.check_overflow
-
-        def hook(g: Tensor) -> None:
-            gd = g.detach() if g.requires_grad else g
-            if gd.dtype is torch.float16 or gd.dtype is torch.bfloat16:
-                gd = gd.float()
-            v = gd.view(-1) if gd.is_contiguous() else gd.reshape(-1)
-            ss = torch.dot(v, v)
-            if chk and gd.device.type == "cpu" and _inf(ss):
-                ss = _sumsq(gd.double())
-            site.s["grad_ss"] = ss
-            site.grad_n = v.numel()
+        def hook(module: nn.Module, args: Any, output: Any) -> None:
+            site = self._last
+            if site is None:
+                return
+            self._last = None
+            if not isinstance(output, Tensor) or not output.is_floating_point():
+                return
+            site.act = module
+            a = output.detach()
+            if a.dtype is torch.float16 or a.dtype is torch.bfloat16:
+                a = a.float()
+            s = site.s
+            if moments:
+                m = a.mean()
+                s["act_mean"], s["act_ss"] = m, _sumsq(a - m)
+            if dead and a.ndim >= 2:  # rectifier outputs are >= 0: alive <=> max over the batch > 0
+                if a.ndim == 2:
+                    s["amax"] = a.amax(0)
+                else:
+                    keep = 1 if _unit_dim(site.module) == 1 else a.ndim - 1
+                    s["amax"] = a.amax(dim=tuple(i for i in range(a.ndim) if i != keep))
+            if bounds is not None:
+                lo, hi = bounds
+                mid, half = (lo + hi) / 2, (hi - lo) / 2
+                d = a.abs() if mid == 0 else (a - mid).abs()
+                s["sat"] = (d >= half * (1 - margin)).sum()
 
         return hook
 
     def _grad_prehook(self, site: _Site, index: int) -> Callable:
-        inner = self._grad_hook(site)
+        chk = self.check_overflow
 
         def hook(grad_outputs: tuple) -> None:
-            g = grad_outputs[index] if index < len(grad_outputs) else None
-            if g is not None:
-                inner(g)
+            if index >= len(grad_outputs):
+                return
+            g = grad_outputs[index]
+            if g is None:
+                return
+            if g.requires_grad:  # only under create_graph
+                g = g.detach()
+            if g.dtype is torch.float16 or g.dtype is torch.bfloat16:
+                g = g.float()
+            v = g.view(-1) if g.is_contiguous() else g.reshape(-1)
+            ss = torch.dot(v, v)
+            if chk and g.is_cpu and _inf(ss):
+                ss = _sumsq(g.double())
+            site.s["grad_ss"] = ss
+            site.grad_n = v.numel()
 
         return hook
 
     def _weight_hook(self, w: Tensor, b: Tensor | None) -> Callable:
         key = id(w)
         chk = self.check_overflow
+        wgrad, copied = self._wgrad, self._copied
+        b = b if b is not None and b.numel() else None
 
         def hook(g: Tensor) -> None:
             # runs in the backward pass right after ∂L/∂W is computed — g, and W (just read
             # for ∂L/∂input by the same node), are still in cache: reading them here is cheaper
             # than a pass over .grad and the weights after the backward pass
-            gd = g.detach() if g.requires_grad else g  # (a gradient needs no detach unless create_graph)
-            if gd.dtype is torch.float16 or gd.dtype is torch.bfloat16:
-                gd = gd.float()
-            gs = _sumsq(gd)
-            if chk and gd.device.type == "cpu" and _inf(gs):
-                gs = _sumsq(gd.double())
+            if g.requires_grad:  # only under create_graph
+                g = g.detach()
+            if g.dtype is torch.float16 or g.dtype is torch.bfloat16:
+                g = g.float()
+            gs = _sumsq(g)
+            if chk and g.is_cpu and _inf(gs):
+                gs = _sumsq(g.double())
             wd = w.detach()
-            buf = self.weight_copies.get(key) if self.weight_copies else None
+            copies = self.weight_copies
+            buf = copies.get(key) if copies is not None else None
             if buf is not None:  # the trainer callback's copy of W before the optimizer step
                 buf.copy_(wd)
+                copied.add(key)
                 ws = _sumsq(buf)
-                self._copied.add(key)
             else:
                 ws = _sumsq(_f32(wd))
-            self._wgrad[key] = ("sumsq", gs, ws, _sumsq(_f32(b.detach())) if b is not None and b.numel() else None)
+            wgrad[key] = (gs, ws, _sumsq(_f32(b.detach())) if b is not None else None)
 
         return hook
 
@@ -451,7 +461,7 @@ class Probe:
             w2 = _sumsq(_f32(w.detach()))
             out.append(w2)
             if w.grad is not None:
-                self._wgrad.setdefault(id(w), ("sumsq", _sumsq(_f32(w.grad.detach())), w2, None))
+                self._wgrad.setdefault(id(w), (_sumsq(_f32(w.grad.detach())), w2, None))
         return out
 
     def weights(self) -> list[Tensor]:
@@ -472,7 +482,7 @@ class Probe:
         it into a `ProbeReport` later with `report(snapshot=...)`."""
         if not self._sites:
             raise ConfigError("Probe.report: nothing recorded; run a forward pass inside `with Probe(model):` first")
-        return Snapshot([(st.name, st.module, st.act, dict(st.s), st.n, st.grad_n) for st in self._sites.values()],
+        return Snapshot([(st.name, st.module, st.act, st.s, st.n, st.grad_n) for st in self._sites.values()],
                         dict(self._input), dict(self._wgrad))
 
     def report(self, *, snapshot: Snapshot | None = None, theory: bool = True,
@@ -495,18 +505,17 @@ class Probe:
             wd = w.detach() if isinstance(w, Tensor) else None
             fan_in, fan_out = _fans(wd, module) if wd is not None and wd.ndim >= 2 else (0, 0)
             wg = snap.wgrad.get(id(w)) if w is not None else None
-            if wg is not None:  # captured during backward: the weights this pass used
-                kind, g_, w_, b_ = wg
-                sq = (lambda t: float(t)) if kind == "sumsq" else (lambda t: float(t) ** 2)
-                wg = (sq(g_), sq(w_))
+            b_ = None
+            if wg is not None:  # captured during backward (Σ squares): the weights this pass used
+                g_, w_, b_ = wg
+                wg = (float(g_), float(w_))
                 w_norm = math.sqrt(wg[1])
-                if b_ is not None and isinstance(b, Tensor):
-                    b_ms = sq(b_) / b.numel()
-                else:
-                    b_ms = float(b.detach().float().pow(2).mean()) if isinstance(b, Tensor) and b.numel() else 0.0
             else:
                 w_norm = float(wd.float().norm()) if wd is not None else math.nan
-                b_ms = float(b.detach().float().pow(2).mean()) if isinstance(b, Tensor) and b.numel() else 0.0
+            if isinstance(b, Tensor) and b.numel():
+                b_ms = (float(b_) if b_ is not None else float(b.detach().float().pow(2).sum())) / b.numel()
+            else:
+                b_ms = 0.0
             w_ms = w_norm ** 2 / wd.numel() if wd is not None and wd.numel() else math.nan
             act_mean = act_std = dead = sat = None
             if "act_mean" in st:
