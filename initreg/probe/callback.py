@@ -11,11 +11,27 @@ from torch import Tensor
 
 from ..errors import ConfigError
 from ..train.callbacks import Callback, TrainState
-from .core import Probe, _sumsq
+from .core import Probe, _f32, _sumsq
 from .report import ProbeReport
 from .verdict import Thresholds
 
 __all__ = ["ProbeCallback"]
+
+
+def _plain_sgd_groups(opt: Any, weights: list[Tensor]) -> list[dict] | None:
+    """The param group of each weight when ``opt`` is plain SGD — ``torch.optim.SGD`` without
+    momentum or weight decay, whose update is exactly ``ΔW = −lr·∂L/∂W`` — else None."""
+    if type(opt) is not torch.optim.SGD:
+        return None
+    where = {}
+    for group in opt.param_groups:
+        if group.get("momentum", 0) != 0 or group.get("weight_decay", 0) != 0:
+            return None
+        for q in group["params"]:
+            where[id(q)] = group
+    if not all(id(w) in where for w in weights):
+        return None
+    return [where[id(w)] for w in weights]
 
 
 class ProbeCallback(Callback):
@@ -24,18 +40,25 @@ class ProbeCallback(Callback):
     Recording keeps the statistics as tensors (no ``.item()``, no report per step);
     `reports` turns them into `ProbeReport` objects when first read — or right away when
     ``stop_on`` or ``on_report`` needs the verdict. On a recording step the hooks are attached
-    for that step only (the other steps run with no hook at all), each weight is copied in its
-    gradient hook during the backward pass (into a buffer allocated once) so that the
-    **update-to-weight ratio** ``‖W_after − W_before‖ / ‖W_before‖`` of the step can be
-    reported (it includes gradient clipping, the optimizer's momentum and weight decay),
-    and the hooks are removed at the end of the step — or when training ends, also after
-    a non-finite loss (that last, forward-only report has ``meta["diverged"] = True``).
+    for that step only (the other steps run with no hook at all), and removed at the end of
+    the step — or when training ends, also after a non-finite loss (that last, forward-only
+    report has ``meta["diverged"] = True``).
+
+    The **update-to-weight ratio** ``‖ΔW‖ / ‖W‖`` is that of the optimizer's step (gradient
+    clipping, momentum and weight decay included; a later change by another callback, such
+    as a max-norm constraint, is not). For plain SGD (``torch.optim.SGD`` without momentum or
+    weight decay) the step is ``ΔW = −lr·∂L/∂W``, so ``‖ΔW‖ = lr·‖∂L/∂W‖`` is read off the
+    gradient the step uses (cs231n's "update scale"; an update too small to change a float32
+    weight still reads its size). For any other optimizer each weight is copied in its
+    gradient hook during the backward pass (into a buffer allocated once) and compared with
+    the weight right after the step (``updates="copy"`` forces this for SGD too).
 
     Args:
         every: record on steps 0, every, 2·every, …
         thresholds: verdict thresholds.
         theory: add the mean-field overlay to each report (costs a quadrature per layer).
-        updates: measure update-to-weight ratios (one copy of the weights per record).
+        updates: measure update-to-weight ratios: True (from the gradient for plain SGD, else a
+            copy of the weights per record), ``"copy"`` (always copy) or False.
         stop_on: stop training when a report's overall verdict is one of these labels.
         on_report: called with each report (e.g. to print it).
         activation_moments: also record mean / std after each activation (off by default to
@@ -53,11 +76,13 @@ class ProbeCallback(Callback):
     """
 
     def __init__(self, every: int = 1, *, thresholds: Thresholds | None = None, theory: bool = False,
-                 updates: bool = True, stop_on: Sequence[str] = (), on_report: Callable[[ProbeReport], None] | None = None,
+                 updates: bool | str = True, stop_on: Sequence[str] = (), on_report: Callable[[ProbeReport], None] | None = None,
                  layers: Sequence[str] | None = None, activations: Iterable[type] = (),
                  activation_moments: bool = False):
         if not isinstance(every, int) or every < 1:
             raise ConfigError(f"ProbeCallback: every must be an integer >= 1; got every={every!r}")
+        if updates not in (True, False, "copy"):
+            raise ConfigError(f"ProbeCallback: updates must be True, False or 'copy'; got updates={updates!r}")
         from .verdict import LABELS
 
         bad = [s for s in stop_on if s not in LABELS]
@@ -72,6 +97,9 @@ class ProbeCallback(Callback):
         self._recording = False
         self._bufs: list[Tensor] = []
         self._flat: list[Tensor] = []
+        self._ups: list[tuple] | None = None  # per weight (‖ΔW‖², ‖W‖²[, lr²]) of the recorded step
+        self._sgd_groups: list[dict] | None = None
+        self._opt_hook: Any = None
         self._wnorms: list[Tensor] = []
         self._copied = False
         self._names: list[tuple[str, int]] | None = None
@@ -102,37 +130,75 @@ class ProbeCallback(Callback):
         return self._names
 
     def on_fit_start(self, state: TrainState) -> None:
-        self._names, self._bufs = None, []
+        self._names, self._bufs, self._flat, self._ups = None, [], [], None
         self.probe = Probe(state.model, layers=self._layers, thresholds=self.thresholds, activations=self._acts,
                            activation_moments=self._act_moments, check_overflow=False)
-        if self.updates:  # one buffer per weight, allocated once: W is copied there in its gradient hook
+        self._sgd_groups = None
+        if not self.updates:
+            return
+        opt = state.optimizer
+        if self.updates != "copy":
+            self._sgd_groups = _plain_sgd_groups(opt, self.probe.weights())
+        if self._sgd_groups is not None:  # ΔW = −lr·∂L/∂W: read off the gradient, no copy
+            self._opt_hook = opt.register_step_pre_hook(self._before_plain_sgd_step)
+        else:  # one buffer per weight, allocated once: W is copied there in its gradient hook
             self._bufs = [torch.empty_like(w, memory_format=torch.contiguous_format) for w in self.probe.weights()]
             self.probe.weight_copies = {id(w): b for w, b in zip(self.probe.weights(), self._bufs)}
             self._flat = [b.view(-1) for b in self._bufs]
+            self._opt_hook = opt.register_step_post_hook(self._after_step)
 
     def on_batch(self, state: TrainState, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
         if state.step % self.every == 0 and self.probe is not None:
             self.probe.clear()
             self.probe.attach()  # a no-op when every == 1 (the hooks then stay attached)
             self._recording = True
+            self._ups = None
         return x, y
 
     def on_after_backward(self, state: TrainState) -> None:
-        if not self._recording or self.probe is None:
+        if not self._recording or self.probe is None or not self._bufs:
             return
         p = self.probe
         norms = []
         with torch.no_grad():
             for k, w in enumerate(p.weights()):
-                rec = p._wgrad.get(id(w))
-                if self.updates and id(w) not in p._copied:  # no gradient this step (its hook did not run)
+                if id(w) not in p._copied:  # no gradient this step (its hook did not run)
                     b = self._bufs[k]
                     b.copy_(w.detach())
                     norms.append(_sumsq(b))
                 else:
-                    norms.append(rec[1] if rec is not None else _sumsq(w.detach().float()))
+                    norms.append(p._wgrad[id(w)][1])
         self._wnorms = norms
-        self._copied = self.updates
+        self._copied = True
+
+    def _after_step(self, opt: Any, args: Any, kwargs: Any) -> None:
+        """Optimizer post-hook (copy path): ``‖W_before − W_after‖²`` of each weight, right after the step."""
+        if not self._copied or self.probe is None:
+            return
+        self._copied = False
+        with torch.no_grad():  # W_before − W_after in place (torch.dist allocates: ~10× slower here)
+            torch._foreach_sub_(self._bufs, [w.detach() for w in self.probe.weights()])  # one dispatch
+        self._ups = [(torch.dot(b, b), wn) for b, wn in zip(self._flat, self._wnorms)]  # BLAS dots: faster than _foreach_norm
+
+    def _before_plain_sgd_step(self, opt: Any, args: Any, kwargs: Any) -> None:
+        """Optimizer pre-hook (plain SGD): ``‖ΔW‖² = lr²·‖∂L/∂W‖²`` from the gradient the step is
+        about to use. The gradient hook's ``‖∂L/∂W‖²`` is reused when ``.grad`` is the very tensor it
+        saw, unmodified (same storage, same version counter); clipping, unscaling or any other
+        in-place change since then bumps the version, and the norm is taken again."""
+        if not self._recording or self.probe is None or self._sgd_groups is None:
+            return
+        p, ups = self.probe, []
+        with torch.no_grad():
+            for w, group in zip(p.weights(), self._sgd_groups):
+                g, rec = w.grad, p._wgrad.get(id(w))
+                ws = rec[1] if rec is not None else _sumsq(_f32(w.detach()))
+                if g is None:  # SGD skips a parameter without a gradient: ΔW = 0
+                    ups.append((0.0, ws))
+                    continue
+                gs = rec[0] if rec is not None and rec[3] == (g.data_ptr(), g._version) else _sumsq(_f32(g.detach()))
+                lr = float(group["lr"])
+                ups.append((gs, ws, lr * lr))
+        self._ups = ups
 
     def _finish(self, state: TrainState, **meta: Any) -> None:
         assert self.probe is not None
@@ -140,13 +206,9 @@ class ProbeCallback(Callback):
             self.probe.detach()
         self._recording = False
         ratios = None
-        if self._copied:
-            names = self._weight_names()
-            with torch.no_grad():  # W_before − W_after in place (torch.dist allocates: ~10× slower here)
-                torch._foreach_sub_(self._bufs, [w.detach() for w in self.probe.weights()])  # one dispatch
-            num = [torch.dot(b, b) for b in self._flat]  # BLAS dots: faster than _foreach_norm
-            ratios = {n: (num[k], self._wnorms[k]) for n, k in names}
-            self._copied = False
+        if self._ups is not None:
+            ratios = {n: self._ups[k] for n, k in self._weight_names()}
+            self._ups = None
         try:
             snap = self.probe.snapshot()
         except ConfigError:  # nothing recorded (e.g. the forward pass raised)
@@ -166,10 +228,13 @@ class ProbeCallback(Callback):
 
     def on_fit_end(self, state: TrainState) -> None:
         if self._recording and self.probe is not None:  # the recording step never finished (non-finite loss)
-            self._copied = False
+            self._copied, self._ups = False, None
             self._finish(state, diverged=state.history.diverged)
         if self.probe is not None:
             self.probe.detach()
+        if self._opt_hook is not None:
+            self._opt_hook.remove()
+            self._opt_hook = None
 
     def rows(self) -> list[dict[str, Any]]:
         """One summary row per report: step, loss, verdict, first bad layer, extremes."""

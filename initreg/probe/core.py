@@ -448,7 +448,7 @@ class Probe:
                 ws = _sumsq(buf)
             else:
                 ws = _sumsq(_f32(wd))
-            wgrad[key] = (gs, ws, _sumsq(_f32(b.detach())) if b is not None else None)
+            wgrad[key] = (gs, ws, _sumsq(_f32(b.detach())) if b is not None else None, (g.data_ptr(), g._version))
 
         return hook
 
@@ -461,7 +461,7 @@ class Probe:
             w2 = _sumsq(_f32(w.detach()))
             out.append(w2)
             if w.grad is not None:
-                self._wgrad.setdefault(id(w), (_sumsq(_f32(w.grad.detach())), w2, None))
+                self._wgrad.setdefault(id(w), (_sumsq(_f32(w.grad.detach())), w2, None, None))
         return out
 
     def weights(self) -> list[Tensor]:
@@ -507,7 +507,7 @@ class Probe:
             wg = snap.wgrad.get(id(w)) if w is not None else None
             b_ = None
             if wg is not None:  # captured during backward (Σ squares): the weights this pass used
-                g_, w_, b_ = wg
+                g_, w_, b_ = wg[:3]
                 wg = (float(g_), float(w_))
                 w_norm = math.sqrt(wg[1])
             else:
@@ -526,8 +526,8 @@ class Probe:
             if "sat" in st:
                 sat = float(st["sat"]) / max(n, 1)
             upd = (update_ratios or {}).get(name.split("#")[0])
-            if isinstance(upd, tuple):  # (‖ΔW‖², ‖W‖²) as tensors, from the trainer callback
-                num, den = float(upd[0]), float(upd[1])
+            if isinstance(upd, tuple):  # (‖ΔW‖², ‖W‖²[, scale of the first]) from the trainer callback
+                num, den = float(upd[0]) * (upd[2] if len(upd) > 2 else 1.0), float(upd[1])
                 upd = math.sqrt(num / den) if den > 0 else math.nan
             g_ms = float(st["grad_ss"]) / grad_n if "grad_ss" in st and grad_n else None
             row = LayerStats(

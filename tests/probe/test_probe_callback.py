@@ -39,14 +39,32 @@ def test_training_is_bitwise_identical_and_hooks_are_removed(digits, every):
     assert [r.step for r in cb.reports] == list(range(1, 10, every))
 
 
-def test_update_ratio_of_plain_sgd_is_lr_times_grad_to_weight(digits):
+@pytest.mark.parametrize("updates", [True, "copy"])
+def test_update_ratio_of_plain_sgd_is_lr_times_grad_to_weight(digits, updates):
     lr = 0.05
-    cb = ProbeCallback(every=1)
+    cb = ProbeCallback(every=1, updates=updates)
     fit(net(digits), digits, {"optimizer": "sgd", "lr": lr, "steps": 3, "batch_size": 64, "progress": "none"},
         callbacks=[cb])
     for rep in cb.reports:
         for row in rep.layers:  # ΔW = −lr·∇W exactly
             assert row.update_ratio == pytest.approx(lr * row.grad_to_weight, rel=1e-4)
+
+
+@pytest.mark.parametrize("extra,from_gradient", [({}, True), ({"grad_clip": 0.05}, True), ({"momentum": 0.9}, False),
+                                                 ({"weight_decay": 0.01}, False)])
+def test_update_ratios_read_off_the_gradient_equal_those_of_the_weight_copy(digits, extra, from_gradient):
+    # Plain SGD reads ‖ΔW‖ = lr·‖∂L/∂W‖ off the gradient; clipping changes .grad in place after the
+    # gradient hook, which the version counter must catch. Anything else copies the weights.
+    cfg = {"optimizer": "sgd", "lr": 0.05, "steps": 3, "batch_size": 64, "progress": "none", **extra}
+    auto, copy = ProbeCallback(every=1), ProbeCallback(every=1, updates="copy")
+    fit(net(digits), digits, cfg, callbacks=[auto])
+    fit(net(digits), digits, cfg, callbacks=[copy])
+    assert (auto._sgd_groups is not None) is from_gradient and copy._sgd_groups is None
+    for ra, rb in zip(auto.reports, copy.reports, strict=True):
+        for x, y in zip(ra.layers, rb.layers, strict=True):
+            assert x.update_ratio == pytest.approx(y.update_ratio, rel=1e-4)
+            if "grad_clip" in extra:  # the gradient was clipped: the step is shorter than lr·‖∂L/∂W‖
+                assert x.update_ratio < 0.99 * 0.05 * x.grad_to_weight
 
 
 def test_divergence_is_recorded_and_flagged_first(digits):
@@ -75,6 +93,8 @@ def test_errors():
         ProbeCallback(every=0)
     with pytest.raises(ConfigError, match="stop_on must be verdict labels"):
         ProbeCallback(stop_on=["broken"])
+    with pytest.raises(ConfigError, match="updates must be True, False or 'copy'; got updates='always'"):
+        ProbeCallback(updates="always")
 
 
 @pytest.mark.parametrize("offset", [0.0, 3.0, 1e4])
