@@ -100,6 +100,7 @@ class ProbeCallback(Callback):
         self._ups: list[tuple] | None = None  # per weight (‖ΔW‖², ‖W‖²[, lr²]) of the recorded step
         self._sgd_groups: list[dict] | None = None
         self._opt_hook: Any = None
+        self._grad_scale = 1.0
         self._wnorms: list[Tensor] = []
         self._copied = False
         self._names: list[tuple[str, int]] | None = None
@@ -115,7 +116,7 @@ class ProbeCallback(Callback):
     def _build(self, snap, meta: dict[str, Any]) -> ProbeReport:
         assert self.probe is not None
         rep = self.probe.report(snapshot=snap, theory=self.theory, update_ratios=meta.pop("updates", None),
-                                step=meta.pop("step"), loss=meta.pop("loss"))
+                                step=meta.pop("step"), loss=meta.pop("loss"), grad_scale=meta.pop("grad_scale", 1.0))
         rep.meta.update(meta)
         return rep
 
@@ -137,7 +138,7 @@ class ProbeCallback(Callback):
         if not self.updates:
             return
         opt = state.optimizer
-        if self.updates != "copy":
+        if self.updates != "copy" and state.scaler is None:  # (GradScaler.unscale_ leaves .grad's version as is)
             self._sgd_groups = _plain_sgd_groups(opt, self.probe.weights())
         if self._sgd_groups is not None:  # ΔW = −lr·∂L/∂W: read off the gradient, no copy
             self._opt_hook = opt.register_step_pre_hook(self._before_plain_sgd_step)
@@ -156,7 +157,11 @@ class ProbeCallback(Callback):
         return x, y
 
     def on_after_backward(self, state: TrainState) -> None:
-        if not self._recording or self.probe is None or not self._bufs:
+        if not self._recording or self.probe is None:
+            return
+        if state.scaler is not None:  # fp16: the hooks saw gradients times the loss scale
+            self._grad_scale = float(state.scaler.get_scale())
+        if not self._bufs:
             return
         p = self.probe
         norms = []
@@ -216,7 +221,9 @@ class ProbeCallback(Callback):
             snap = self.probe.snapshot()
         except ConfigError:  # nothing recorded (e.g. the forward pass raised)
             return
-        self._snaps.append((snap, {"updates": ratios, "step": state.step, "loss": state.loss, **meta}))
+        self._snaps.append((snap, {"updates": ratios, "step": state.step, "loss": state.loss,
+                                   "grad_scale": self._grad_scale, **meta}))
+        self._grad_scale = 1.0
         if self.stop_on or self.on_report is not None:
             rep = self.reports[-1]
             state.extra["probe"] = rep

@@ -487,9 +487,11 @@ class Probe:
 
     def report(self, *, snapshot: Snapshot | None = None, theory: bool = True,
                update_ratios: dict[str, Any] | None = None, step: int | None = None,
-               loss: float | None = None) -> ProbeReport:
+               loss: float | None = None, grad_scale: float = 1.0) -> ProbeReport:
         """The recorded statistics (or a `snapshot`) as a `ProbeReport`, with verdicts (and the
-        theory overlay)."""
+        theory overlay). ``grad_scale``: the loss scale the backward pass ran under (fp16's
+        ``GradScaler``); gradient statistics are divided by it."""
+        gs2 = float(grad_scale) ** 2
         snap = snapshot if snapshot is not None else self.snapshot()
         inp = snap.input
         if "col" in inp:
@@ -508,7 +510,7 @@ class Probe:
             b_ = None
             if wg is not None:  # captured during backward (Σ squares): the weights this pass used
                 g_, w_, b_ = wg[:3]
-                wg = (float(g_), float(w_))
+                wg = (float(g_) / gs2, float(w_))
                 w_norm = math.sqrt(wg[1])
             else:
                 w_norm = float(wd.float().norm()) if wd is not None else math.nan
@@ -529,7 +531,7 @@ class Probe:
             if isinstance(upd, tuple):  # (‖ΔW‖², ‖W‖²[, scale of the first]) from the trainer callback
                 num, den = float(upd[0]) * (upd[2] if len(upd) > 2 else 1.0), float(upd[1])
                 upd = math.sqrt(num / den) if den > 0 else math.nan
-            g_ms = float(st["grad_ss"]) / grad_n if "grad_ss" in st and grad_n else None
+            g_ms = float(st["grad_ss"]) / gs2 / grad_n if "grad_ss" in st and grad_n else None
             row = LayerStats(
                 index=i, name=name, kind=type(module).__name__,
                 shape=list(wd.shape) if wd is not None else [], fan_in=fan_in, fan_out=fan_out,

@@ -43,6 +43,7 @@ class TrainState:
     stop: bool = False
     stop_reason: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # scratch space shared between callbacks
+    scaler: Any = None  # fp16's GradScaler: gradients seen during backward are multiplied by its scale
 
 
 class Callback:

@@ -220,7 +220,7 @@ def fit(model: nn.Module | Sequence[nn.Module], data: Splits, config: TrainConfi
     run_correct_t = torch.zeros((), dtype=torch.long, device=dev)
     hist = History()
     state = TrainState(model=model, optimizer=opt, scheduler=sched, config=cfg, data=data, history=hist,
-                       generator=gen, total_steps=total)
+                       generator=gen, total_steps=total, scaler=scaler)
     progress = _Progress(cfg.progress, total, f"train {type(model).__name__}")
     t0 = time.perf_counter()
     run_loss, run_correct, run_count = 0.0, 0, 0

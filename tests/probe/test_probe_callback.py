@@ -67,6 +67,39 @@ def test_update_ratios_read_off_the_gradient_equal_those_of_the_weight_copy(digi
                 assert x.update_ratio < 0.99 * 0.05 * x.grad_to_weight
 
 
+def test_a_callback_that_changes_the_gradient_is_included_in_the_update_ratio(digits):
+    # Coupled weight decay adds λW to .grad in on_after_backward (after the probe's gradient hook):
+    # the gradient's version counter changes, so plain SGD's ‖ΔW‖ is taken from the new .grad.
+    from initreg.regularize.weight_decay import WeightDecay
+
+    cfg = {"optimizer": "sgd", "lr": 0.05, "steps": 3, "batch_size": 64, "progress": "none"}
+    auto, copy = ProbeCallback(every=1), ProbeCallback(every=1, updates="copy")
+    fit(net(digits), digits, cfg, callbacks=[WeightDecay(0.5, "coupled"), auto])
+    fit(net(digits), digits, cfg, callbacks=[WeightDecay(0.5, "coupled"), copy])
+    assert auto._sgd_groups is not None
+    for ra, rb in zip(auto.reports, copy.reports, strict=True):
+        for x, y in zip(ra.layers, rb.layers, strict=True):
+            assert x.update_ratio == pytest.approx(y.update_ratio, rel=1e-4)
+            assert abs(x.update_ratio - 0.05 * x.grad_to_weight) > 1e-3 * x.update_ratio  # the decay shows
+
+
+@pytest.mark.filterwarnings("ignore:precision='fp16'")  # emulated on CPUs without fp16 instructions
+def test_fp16_loss_scaling_is_divided_out_of_the_gradient_statistics(digits):
+    # GradScaler multiplies the loss by 2^16 before backward, so the hooks see scaled gradients;
+    # the report divides the scale out. (unscale_ does not bump .grad's version: copy path there.)
+    cfg = {"optimizer": "sgd", "lr": 0.05, "steps": 2, "batch_size": 64, "progress": "none"}
+    runs = {}
+    for prec in ("fp32", "fp16"):
+        cb = ProbeCallback(every=1)
+        fit(net(digits), digits, {**cfg, "precision": prec}, callbacks=[cb])
+        runs[prec] = cb
+    assert runs["fp16"]._sgd_groups is None
+    for a, b in zip(runs["fp32"].reports[0].layers, runs["fp16"].reports[0].layers, strict=True):
+        assert b.grad_rms == pytest.approx(a.grad_rms, rel=0.05)
+        assert b.weight_grad_norm == pytest.approx(a.weight_grad_norm, rel=0.05)
+        assert b.update_ratio == pytest.approx(0.05 * b.grad_to_weight, rel=0.01)
+
+
 def test_divergence_is_recorded_and_flagged_first(digits):
     cb = ProbeCallback(every=1)
     h = fit(net(digits, depth=4), digits, {"optimizer": "sgd", "lr": 50.0, "steps": 50, "batch_size": 64,
