@@ -240,6 +240,13 @@ class ProbeCallback(Callback):
         if self._recording and self.probe is not None:  # the recording step never finished (non-finite loss)
             self._copied, self._ups = False, None
             self._finish(state, diverged=state.history.diverged)
+        self._remove_hooks()
+
+    def on_fit_abort(self, state: TrainState, error: BaseException) -> None:
+        self._recording = self._copied = False
+        self._remove_hooks()
+
+    def _remove_hooks(self) -> None:
         if self.probe is not None:
             self.probe.detach()
         if self._opt_hook is not None:

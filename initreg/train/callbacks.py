@@ -6,7 +6,8 @@ the current step or epoch.
 
 Hook order per step: ``on_batch`` (may replace the batch: mixup, augmentation) → forward →
 ``on_loss`` (may add a penalty) → backward → ``on_after_backward`` (read or change
-gradients) → optimizer step → ``on_step_end`` (constraints, probes, pruning masks).
+gradients) → optimizer step → ``on_step_end`` (constraints, probes, pruning masks). When an
+exception ends training, ``on_fit_abort`` runs instead of ``on_fit_end``.
 """
 
 from __future__ import annotations
@@ -71,6 +72,11 @@ class Callback:
 
     def on_fit_end(self, state: TrainState) -> None:
         """Called before the final test evaluation (e.g. to restore the best weights)."""
+
+    def on_fit_abort(self, state: TrainState, error: BaseException) -> None:
+        """Called instead of ``on_fit_end`` when training stops on an exception (Ctrl-C, an
+        error in the model or a callback) — to remove hooks and release resources; the
+        exception propagates after every callback's ``on_fit_abort`` has run."""
 
 
 def overridden(callbacks: list[Callback], hook: str) -> list[Callback]:

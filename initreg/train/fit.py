@@ -196,7 +196,7 @@ def fit(model: nn.Module | Sequence[nn.Module], data: Splits, config: TrainConfi
         data = data.to(dev)
     cbs = list(callbacks)
     hooks = {h: overridden(cbs, h) for h in ("on_fit_start", "on_epoch_start", "on_batch", "on_loss", "on_after_backward",
-                                             "on_step_end", "on_evaluate", "on_epoch_end", "on_fit_end")}
+                                             "on_step_end", "on_evaluate", "on_epoch_end", "on_fit_end", "on_fit_abort")}
     x, y = data.x_train, data.y_train
     n = len(x)
     bs = min(cfg.batch_size, n)
@@ -349,6 +349,10 @@ def fit(model: nn.Module | Sequence[nn.Module], data: Splits, config: TrainConfi
                         cb.on_epoch_end(state)
             for cb in hooks["on_fit_end"]:
                 cb.on_fit_end(state)
+        except BaseException as e:
+            for cb in hooks["on_fit_abort"]:
+                cb.on_fit_abort(state, e)
+            raise
         finally:
             progress.close()
     hist.steps, hist.epochs, hist.stop_reason = state.step, state.epoch, state.stop_reason

@@ -112,6 +112,23 @@ def test_divergence_is_recorded_and_flagged_first(digits):
     assert hooks(cb.probe.model) == 0
 
 
+def test_hooks_are_removed_when_training_stops_on_an_exception(digits):
+    from initreg.train.callbacks import Callback
+
+    class Interrupt(Callback):
+        def on_step_end(self, state):
+            if state.step == 2:
+                raise KeyboardInterrupt
+
+    for updates in (True, "copy"):
+        m, cb = net(digits), ProbeCallback(every=1, updates=updates)
+        with pytest.raises(KeyboardInterrupt):
+            fit(m, digits, {"optimizer": "sgd", "lr": 0.05, "steps": 5, "batch_size": 64, "progress": "none"},
+                callbacks=[cb, Interrupt()])
+        assert hooks(m) == 0 and cb._opt_hook is None
+        assert [r.step for r in cb.reports] == [1, 2]
+
+
 def test_stop_on_stops_training(digits):
     seen = []
     cb = ProbeCallback(every=1, stop_on=["exploding"], on_report=seen.append)
