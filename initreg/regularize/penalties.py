@@ -318,6 +318,9 @@ class ActivityPenalty(_Scheduled):
     def on_fit_end(self, state: TrainState) -> None:
         self.detach()
 
+    def on_fit_abort(self, state: TrainState, error: BaseException) -> None:
+        self.detach()  # no activation hook left on the model after an interrupted fit
+
     def get_config(self) -> dict[str, Any]:
         return {"name": "activity", "l1": self.l1, "l2": self.l2, "modules": self.modules,
                 "schedule": self.schedule, "start": self.start, "warmup": self.warmup}

@@ -176,3 +176,16 @@ def test_in_fit_activity_l1_sparsifies(digits):
     base = _train(digits, [])
     sparse = _train(digits, [{"name": "activity", "l1": 3e-3}])
     assert zeros(sparse) > zeros(base) + 0.1
+
+
+def test_activity_hooks_are_removed_when_fit_stops_on_an_exception(digits):
+    from initreg.train.callbacks import Callback
+
+    class Interrupt(Callback):
+        def on_step_end(self, state):
+            raise KeyboardInterrupt
+
+    m = build_model({"name": "mlp", "depth": 1, "width": 32}, digits.input_shape, digits.num_outputs, seed=0)
+    with pytest.raises(KeyboardInterrupt):
+        fit(m, digits, {"steps": 3, "progress": "none"}, callbacks=[ActivityPenalty(l1=1e-3), Interrupt()])
+    assert not any(mod._forward_hooks for mod in m.modules())
