@@ -27,8 +27,9 @@ def hooks(model):
 
 
 @pytest.mark.parametrize("every", [1, 3])
-def test_training_is_bitwise_identical_and_hooks_are_removed(digits, every):
-    cfg = {"optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "steps": 9, "batch_size": 64, "progress": "none"}
+@pytest.mark.parametrize("momentum", [0.0, 0.9])  # update ratios read off the gradient / from a weight copy
+def test_training_is_bitwise_identical_and_hooks_are_removed(digits, every, momentum):
+    cfg = {"optimizer": "sgd", "lr": 0.05, "momentum": momentum, "steps": 9, "batch_size": 64, "progress": "none"}
     a, b = net(digits), net(digits)
     ha = fit(a, digits, cfg)
     cb = ProbeCallback(every=every)
