@@ -97,7 +97,7 @@ class ProbeCallback(Callback):
         self._recording = False
         self._bufs: list[Tensor] = []
         self._flat: list[Tensor] = []
-        self._ups: list[tuple] | None = None  # per weight (‖ΔW‖², ‖W‖²[, lr²]) of the recorded step
+        self._ups: list[tuple] | None = None  # per weight (‖ΔW‖², ‖W‖², scale of ‖ΔW‖²: lr² or 1) of the recorded step
         self._sgd_groups: list[dict] | None = None
         self._opt_hook: Any = None
         self._grad_scale = 1.0
@@ -185,7 +185,7 @@ class ProbeCallback(Callback):
         with torch.no_grad():  # weight by weight, the dot while the difference is in cache (one _foreach_sub_
             for w, b, f, wn in zip(self.probe.weights(), self._bufs, self._flat, self._wnorms):  # first is slower)
                 b.sub_(w)  # W_before − W_after in place (torch.dist allocates: ~10× slower here)
-                ups.append((torch.dot(f, f), wn))
+                ups.append((torch.dot(f, f), wn, 1.0))
         self._ups = ups
 
     def _before_plain_sgd_step(self, opt: Any, args: Any, kwargs: Any) -> None:
@@ -201,7 +201,7 @@ class ProbeCallback(Callback):
                 g, rec = w.grad, p._wgrad.get(id(w))
                 ws = rec[1] if rec is not None else _sumsq(_f32(w.detach()))
                 if g is None:  # SGD skips a parameter without a gradient: ΔW = 0
-                    ups.append((0.0, ws))
+                    ups.append((0.0, ws, 1.0))
                     continue
                 gs = rec[0] if rec is not None and rec[3] == (g.data_ptr(), g._version) else _sumsq(_f32(g.detach()))
                 lr = float(group["lr"])

@@ -114,7 +114,9 @@ class _Site:
 
 
 def _f32(t: Tensor) -> Tensor:
-    return t.float() if t.dtype in (torch.float16, torch.bfloat16) else t
+    """Half-precision tensors as float32 (statistics of fp16/bf16 values in fp32), others as they are."""
+    dt = t.dtype
+    return t.float() if dt is torch.float16 or dt is torch.bfloat16 else t
 
 
 def _sumsq(t: Tensor) -> Tensor:
@@ -379,9 +381,7 @@ class Probe:
             if not isinstance(output, Tensor) or not output.is_floating_point():
                 return
             site.act = module
-            a = output.detach()
-            if a.dtype is torch.float16 or a.dtype is torch.bfloat16:
-                a = a.float()
+            a = _f32(output.detach())
             s = site.s
             if moments:
                 m = a.mean()
@@ -411,8 +411,7 @@ class Probe:
                 return
             if g.requires_grad:  # only under create_graph
                 g = g.detach()
-            if g.dtype is torch.float16 or g.dtype is torch.bfloat16:
-                g = g.float()
+            g = _f32(g)
             v = g.view(-1) if g.is_contiguous() else g.reshape(-1)
             ss = torch.dot(v, v)
             if chk and g.is_cpu and _inf(ss):
@@ -434,8 +433,7 @@ class Probe:
             # than a pass over .grad and the weights after the backward pass
             if g.requires_grad:  # only under create_graph
                 g = g.detach()
-            if g.dtype is torch.float16 or g.dtype is torch.bfloat16:
-                g = g.float()
+            g = _f32(g)
             gs = _sumsq(g)
             if chk and g.is_cpu and _inf(gs):
                 gs = _sumsq(g.double())
@@ -528,8 +526,8 @@ class Probe:
             if "sat" in st:
                 sat = float(st["sat"]) / max(n, 1)
             upd = (update_ratios or {}).get(name.split("#")[0])
-            if isinstance(upd, tuple):  # (‖ΔW‖², ‖W‖²[, scale of the first]) from the trainer callback
-                num, den = float(upd[0]) * (upd[2] if len(upd) > 2 else 1.0), float(upd[1])
+            if isinstance(upd, tuple):  # (‖ΔW‖², ‖W‖², scale of the first) from the trainer callback
+                num, den = float(upd[0]) * upd[2], float(upd[1])
                 upd = math.sqrt(num / den) if den > 0 else math.nan
             g_ms = float(st["grad_ss"]) / gs2 / grad_n if "grad_ss" in st and grad_n else None
             row = LayerStats(

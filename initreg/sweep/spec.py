@@ -35,7 +35,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pydantic
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import ConfigError
@@ -200,9 +199,7 @@ def load_spec(source: str | Path | Mapping[str, Any], overrides: Mapping[str, An
         raw["name"] = name
     if isinstance(raw.get("base"), str):
         bp = (root / raw["base"]) if not Path(raw["base"]).is_absolute() else Path(raw["base"])
-        if not bp.exists():
-            raise ConfigError(f"sweep base config {str(bp)!r} does not exist")
-        raw["base"] = yaml.safe_load(bp.read_text()) or {}
+        raw["base"] = read_yaml_mapping(bp, "sweep base config")
     check_keys(raw, list(SweepSpec.model_fields), "sweep spec")
     try:
         spec = SweepSpec(**raw)

@@ -26,7 +26,7 @@ from .config import TrainConfig
 from .device import autocast, make_scaler, resolve_device, warn_if_slow
 from .history import History
 
-__all__ = ["fit", "evaluate", "make_optimizer", "make_scheduler", "loss_function", "as_train_config"]
+__all__ = ["fit", "evaluate", "make_optimizer", "make_scheduler", "loss_function", "eval_loss_function", "as_train_config"]
 
 # Off the CPU, `fit` keeps running sums on the device and checks for divergence only when it
 # evaluates (no host sync per step). Tests set this to exercise that path on the CPU.
@@ -58,6 +58,13 @@ def loss_function(cfg: TrainConfig, task: str):
     if kind == "mse":
         return lambda out, y: F.mse_loss(out, y.view_as(out) if y.numel() == out.numel() else y)
     raise ConfigError(f"loss must be 'auto', 'cross_entropy' or 'mse'; got loss={cfg.loss!r}")
+
+
+def eval_loss_function(cfg: TrainConfig, task: str):
+    """The loss that evaluation reports: `loss_function` without label smoothing — smoothing is a
+    training-time target change, and a smoothed validation loss would not be comparable across
+    runs (or fit for early stopping)."""
+    return loss_function(cfg.model_copy(update={"label_smoothing": 0.0}) if cfg.label_smoothing else cfg, task)
 
 
 def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
@@ -204,9 +211,7 @@ def fit(model: nn.Module | Sequence[nn.Module], data: Splits, config: TrainConfi
     total = cfg.steps if cfg.steps is not None else cfg.epochs * steps_per_epoch
     eval_every = cfg.eval_every or steps_per_epoch
     loss_fn = loss_function(cfg, data.task)
-    # Evaluation reports the plain loss: label smoothing is a training-time target change, and a
-    # smoothed validation loss would not be comparable across runs (or fit for early stopping).
-    eval_loss_fn = loss_function(cfg.model_copy(update={"label_smoothing": 0.0}), data.task) if cfg.label_smoothing else loss_fn
+    eval_loss_fn = eval_loss_function(cfg, data.task)
     opt = make_optimizer(model, cfg)
     sched = make_scheduler(opt, cfg, total, steps_per_epoch)
     gen = torch.Generator().manual_seed(cfg.seed)

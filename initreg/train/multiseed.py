@@ -278,7 +278,14 @@ def fit_seeds(models: nn.Module | Sequence[nn.Module], data: Splits, config: Tra
     ``callbacks`` may be a factory ``k -> callbacks`` so each sequential run gets fresh ones.
     The models are trained in place (like `fit`). Returns a `SeedsResult` of K histories.
     """
-    from .fit import _Progress, as_train_config, fit, loss_function, make_optimizer, make_scheduler
+    from .fit import (
+        _Progress,
+        as_train_config,
+        eval_loss_function,
+        fit,
+        make_optimizer,
+        make_scheduler,
+    )
 
     cfg = as_train_config(config)
     if isinstance(models, nn.Module):
@@ -320,7 +327,7 @@ def fit_seeds(models: nn.Module | Sequence[nn.Module], data: Splits, config: Tra
     steps_per_epoch = n // bs if one.drop_last else math.ceil(n / bs)
     total = one.steps if one.steps is not None else one.epochs * steps_per_epoch
     eval_every = one.eval_every or steps_per_epoch
-    loss_fn = loss_function(one.model_copy(update={"label_smoothing": 0.0}), data.task)  # evaluation: the plain loss (as fit)
+    loss_fn = eval_loss_function(one, data.task)
     kind = one.loss if one.loss != "auto" else ("cross_entropy" if data.task == "classification" else "mse")
     opt = make_optimizer(net, one)
     sched = make_scheduler(opt, one, total, steps_per_epoch)
