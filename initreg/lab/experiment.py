@@ -1,18 +1,24 @@
 """How a lecture claim becomes an experiment.
 
 An experiment is a function ``run(ctx) -> Outcome`` registered under its claim id with the
-lecture's statement, the settings it uses (quick and full) and a **criterion fixed in the
-code before the run**. The lab calls it, caches its result by a hash of its settings,
-seeds and source, and reports it.
+lecture's statement, the settings it uses (quick and full), the seeds it needs, its
+**criteria** (`initreg.lab.verdict.Criterion`: metric, unit, threshold, direction, the date
+each last changed) and a notes template. The function measures — one value per seed for
+each criterion's part, in ``Outcome.measurements`` — and the lab judges (`judge`), so a
+claim cannot grade itself. The notes template is filled from this run's ``numbers`` (and
+``settings``, ``seeds``), so no note states a number that this run did not measure.
 
 >>> from initreg.lab import experiment, Outcome
->>> @experiment("X0", title="demo", statement="1 + 1 = 2", criterion="sum == 2",
+>>> from initreg.lab.verdict import Criterion
+>>> @experiment("X0", title="demo", statement="a twin with the feature scores higher",
+...             criteria=[Criterion("gain", metric="score with − without", unit="", direction=">", threshold=0)],
+...             notes="mean gain {gain[mean]:.2f} over {n_seeds} seeds",
 ...             settings={"quick": {"a": 1}, "full": {"a": 1}}, register=False)
 ... def demo(ctx):
-...     s = ctx.settings["a"] + 1
-...     return Outcome(holds=s == 2, numbers={"sum": s})
->>> demo.claim, demo.title
-('X0', 'demo')
+...     gains = [1.0 + 0.1 * s for s in ctx.seeds]
+...     return Outcome(measurements={"gain": gains}, numbers={"gain": ctx.summarize(gains), "n_seeds": len(gains)})
+>>> demo.claim, [c.part for c in demo.criteria]
+('X0', ['gain'])
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from typing import Any
 
 from ..registry import Registry
 from ..utils.stats import mean_ci
+from .verdict import Criterion, combine, criteria_hash, judge
 
 __all__ = ["Experiment", "Outcome", "Context", "experiment", "experiments", "stacked_note"]
 
@@ -36,19 +43,23 @@ experiments: Registry = Registry("experiment")
 
 @dataclass
 class Outcome:
-    """What an experiment found.
+    """What an experiment measured.
 
     Args:
-        holds: the verdict of the fixed criterion (for every seed, unless the criterion
-            says otherwise).
-        numbers: the key numbers behind it (floats, lists, or `mean_ci` dicts).
+        measurements: per declared criterion part, one value per seed (in ``ctx.seeds`` order):
+            the paired effect of that seed's two arms, or the seed's value for an exact check.
+            The lab judges them; the experiment never returns a verdict itself.
+        numbers: the numbers behind it (floats, lists, `mean_ci` dicts, short strings), the only
+            source of the numbers the notes template shows.
         figures: file names (in ``ctx.dir``) of the figures to show in the report.
-        notes: Markdown: what was run, what was seen, caveats (e.g. where the lecture is wrong).
+        holds: only for experiments declared without criteria (a legacy boolean verdict).
+        notes: only for experiments declared without a notes template (legacy free text).
     """
 
-    holds: bool
+    measurements: dict[str, Sequence[float]] = field(default_factory=dict)
     numbers: dict[str, Any] = field(default_factory=dict)
     figures: list[str] = field(default_factory=list)
+    holds: bool | None = None
     notes: str = ""
 
 
@@ -96,12 +107,19 @@ class Experiment:
     claim: str  # the lecture's claim id, e.g. "C1"
     title: str
     statement: str  # the lecture's claim, in words
-    criterion: str  # the falsifiable criterion, fixed before the run
+    criterion: str  # the criteria in words (generated from ``criteria`` when they are declared)
     settings: dict[str, dict[str, Any]]  # {"quick": {...}, "full": {...}}
     fn: Callable[[Context], Outcome]
     lecture: tuple[str, ...] = ()  # lecture part ids (e.g. ("L2",))
-    seeds: dict[str, int] = field(default_factory=lambda: {"quick": 2, "full": 5})
+    seeds: dict[str, int] = field(default_factory=lambda: {"quick": 3, "full": 5})
     order: float = 0.0  # position in the report (default: the claim number)
+    criteria: tuple[Criterion, ...] = ()  # the judged parts, declared before the run
+    headline: str | None = None  # the part shown in the headline table (default: the first)
+    notes: str | None = None  # str.format template over this run's numbers, settings and seeds
+
+    def criteria_hash(self) -> str:
+        """Hash of the declared criteria, seeds and budgets (see `initreg.lab.verdict.criteria_hash`)."""
+        return criteria_hash(self.criteria, {"seeds": self.seeds, "settings": self.settings})
 
     def mode_settings(self, quick: bool) -> dict[str, Any]:
         return dict(self.settings["quick" if quick else "full"])
@@ -126,12 +144,46 @@ class Experiment:
         from .. import __version__
 
         blob = json.dumps({"claim": self.claim, "quick": quick, "settings": self.mode_settings(quick), "seeds": seeds,
+                           "criteria": self.criteria_hash(), "notes": self.notes,
                            "source": self.source_hash(), "library": library_hash(), "version": __version__,
                            "torch": torch.__version__}, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
     def __call__(self, ctx: Context) -> Outcome:
         return self.fn(ctx)
+
+    def judge(self, o: Outcome, ctx: Context) -> dict[str, Any]:
+        """The record fields that the lab derives from an outcome: each declared part judged
+        from its per-seed values, the claim's verdict, the headline part's effect, interval and
+        threshold, and the notes filled from this run's numbers. Raises ``ValueError`` when the
+        outcome does not measure what was declared (a missing or extra part, a wrong count)."""
+        if not self.criteria:  # legacy: a boolean verdict and free-text notes
+            if o.holds is None:
+                raise ValueError(f"experiment {self.claim} declares no criteria, so its Outcome must set holds")
+            return {"verdict": "holds" if o.holds else "does_not_hold", "holds": bool(o.holds), "parts": [],
+                    "seeds": list(ctx.seeds), "criteria_hash": self.criteria_hash(), "notes": o.notes}
+        if o.holds is not None:
+            raise ValueError(f"experiment {self.claim} declares criteria: the lab judges them, so its Outcome must not set holds")
+        declared = [c.part for c in self.criteria]
+        if set(o.measurements) != set(declared):
+            raise ValueError(f"experiment {self.claim} must measure exactly its declared parts {declared}; "
+                             f"got {sorted(o.measurements)}")
+        min_seeds = self.seeds["quick" if ctx.quick else "full"]
+        parts = [judge(c, o.measurements[c.part], ctx.seeds, min_seeds=min_seeds) for c in self.criteria]
+        verdict = combine(p["verdict"] for p in parts)
+        head = next(p for p in parts if p["part"] == self.headline)
+        notes = o.notes
+        if self.notes is not None:
+            try:
+                notes = self.notes.format_map({**o.numbers, "settings": ctx.settings, "seeds": ctx.seeds,
+                                               "n_seeds": len(ctx.seeds), "parts": {p["part"]: p for p in parts}})
+            except (KeyError, IndexError, ValueError, TypeError, AttributeError) as e:
+                raise ValueError(f"experiment {self.claim}: its notes template does not fit this run's numbers: "
+                                 f"{type(e).__name__}: {e}") from None
+        return {"verdict": verdict, "holds": verdict == "holds", "parts": parts, "seeds": list(ctx.seeds),
+                "headline": self.headline, "effect": head["effect"], "interval": head["interval"],
+                "threshold": head["threshold"], "unit": head["unit"], "direction": head["direction"],
+                "metric": head["metric"], "criteria_hash": self.criteria_hash(), "notes": notes}
 
 
 def stacked_note(result: Any, what: str = "models") -> str:
@@ -156,16 +208,44 @@ def _claim_order(claim: str) -> float:
     return float(m.group(1)) if m else 1e9
 
 
-def experiment(claim: str, *, title: str, statement: str, criterion: str, settings: dict[str, dict[str, Any]],
-               lecture: Sequence[str] = (), seeds: dict[str, int] | None = None, order: float | None = None,
-               register: bool = True) -> Callable[[Callable[[Context], Outcome]], Experiment]:
-    """Decorator: turn ``run(ctx) -> Outcome`` into a registered :class:`Experiment`."""
+MIN_SEEDS = {"quick": 3, "full": 5}  # the fewest seeds a claim may declare per mode
+
+
+def experiment(claim: str, *, title: str, statement: str, settings: dict[str, dict[str, Any]],
+               criteria: Sequence[Criterion] | None = None, notes: str | None = None, headline: str | None = None,
+               criterion: str | None = None, lecture: Sequence[str] = (), seeds: dict[str, int] | None = None,
+               order: float | None = None, register: bool = True) -> Callable[[Callable[[Context], Outcome]], Experiment]:
+    """Decorator: turn ``run(ctx) -> Outcome`` into a registered :class:`Experiment`.
+
+    ``criteria`` (one `Criterion` per judged part) and ``notes`` (a ``str.format`` template over
+    the outcome's numbers, ``settings`` and ``seeds``) are the declared form; ``criterion``
+    (free text, with ``Outcome.holds``) is the legacy form. ``seeds`` defaults to
+    ``MIN_SEEDS`` and may not go below it.
+    """
     if set(settings) != {"quick", "full"}:
         raise ValueError(f"experiment {claim}: settings must have exactly the keys 'quick' and 'full'; got {sorted(settings)}")
+    seeds = dict(seeds or MIN_SEEDS)
+    if set(seeds) != {"quick", "full"}:
+        raise ValueError(f"experiment {claim}: seeds must have exactly the keys 'quick' and 'full'; got {sorted(seeds)}")
+    for mode, lo in MIN_SEEDS.items():
+        if seeds[mode] < lo:
+            raise ValueError(f"experiment {claim}: seeds[{mode!r}] must be >= {lo} (too few seeds cannot decide); "
+                             f"got {seeds[mode]}")
+    crit = tuple(criteria or ())
+    if crit:
+        parts = [c.part for c in crit]
+        if len(set(parts)) != len(parts):
+            raise ValueError(f"experiment {claim}: criterion parts must be unique; got {parts}")
+        if headline is not None and headline not in parts:
+            raise ValueError(f"experiment {claim}: headline={headline!r} is not a declared part; known: {parts}")
+        criterion = criterion or "; ".join(f"({c.part}) {c.sentence()}" for c in crit)
+    elif criterion is None:
+        raise ValueError(f"experiment {claim}: declare its criteria (criteria=[Criterion(...)])")
 
     def wrap(fn: Callable[[Context], Outcome]) -> Experiment:
         exp = Experiment(claim=claim, title=title, statement=statement, criterion=criterion, settings=settings, fn=fn,
-                         lecture=tuple(lecture), seeds=seeds or {"quick": 2, "full": 5},
+                         lecture=tuple(lecture), seeds=seeds, criteria=crit,
+                         headline=(headline or crit[0].part) if crit else None, notes=notes,
                          order=_claim_order(claim) if order is None else order)
         if register:
             experiments.register(claim, exp)

@@ -159,7 +159,9 @@ def write_report(recs: list[dict[str, Any]], out: str | Path, *, quick: bool, en
     """Write ``results.json``, ``summary.md`` and ``index.html`` (atomically) in ``out``."""
     out = Path(out)
     slim = [{k: r.get(k) for k in ("claim", "title", "holds", "criterion", "numbers", "seconds", "status", "error",
-                                   "statement", "lecture", "settings", "seeds", "figures", "notes") if k in r} for r in recs]
+                                   "statement", "lecture", "settings", "seeds", "figures", "notes", "verdict", "parts",
+                                   "headline", "effect", "interval", "threshold", "unit", "direction", "metric",
+                                   "criteria_hash") if k in r} for r in recs]
     write_json(out / "results.json", slim)
     write_text(out / "summary.md", _summary_md(recs, quick, env))
     write_text(out / "index.html", _html(recs, out, quick, env))

@@ -79,17 +79,17 @@ def run_one(claim: str, quick: bool, seeds: list[int], out: str, key: str) -> di
             o = exp(ctx)
         if not isinstance(o, Outcome):
             raise TypeError(f"experiment {claim} must return an Outcome; got {type(o).__name__}")
-        rec.update(status="ok", holds=bool(o.holds), numbers=o.numbers, figures=list(o.figures), notes=o.notes)
+        rec.update(status="ok", numbers=o.numbers, figures=list(o.figures), **exp.judge(o, ctx))
     except Exception as e:  # a crashing claim becomes an error row; the lab goes on
         tail = "\n".join(buf.getvalue().splitlines()[-20:])
-        rec.update(status="error", holds=None, numbers={}, figures=[], notes="",
+        rec.update(status="error", holds=None, verdict=None, numbers={}, figures=[], notes="",
                    error=f"{type(e).__name__}: {e}", traceback=traceback.format_exc() + (f"\noutput:\n{tail}" if tail else ""))
     rec["seconds"] = round(time.perf_counter() - t0, 2)
     if rec["status"] == "ok":
         try:
             write_json(cdir / "result.json", rec)  # only finished, successful runs are reused
         except (TypeError, ValueError, OSError) as e:  # e.g. numbers that are not JSON
-            rec.update(status="error", holds=None, error=f"could not save the result: {type(e).__name__}: {e}")
+            rec.update(status="error", holds=None, verdict=None, error=f"could not save the result: {type(e).__name__}: {e}")
     return rec
 
 
@@ -178,7 +178,7 @@ def run_lab(only: Sequence[str] | None = None, *, quick: bool = False, seeds: in
                             rec = f.result()
                         except Exception as ex:  # the worker died (e.g. killed): report, keep going
                             rec = {"claim": e.claim, "title": e.title, "statement": e.statement, "criterion": e.criterion,
-                                   "lecture": list(e.lecture), "status": "error", "holds": None, "numbers": {},
+                                   "lecture": list(e.lecture), "status": "error", "holds": None, "verdict": None, "numbers": {},
                                    "figures": [], "notes": "", "error": f"worker failed: {type(ex).__name__}: {ex}",
                                    "seconds": 0.0}
                         results[e.claim] = rec

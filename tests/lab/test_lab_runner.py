@@ -69,7 +69,7 @@ def test_three_files_error_row_and_verdicts(fake_lab, tmp_path, capsys):
     assert [r["claim"] for r in recs] == ["Z1", "Z2"]
     res = json.loads((tmp_path / "results.json").read_text())
     assert {"claim", "title", "holds", "criterion", "numbers", "seconds"} <= set(res[0])
-    assert res[0]["holds"] is True and res[0]["numbers"]["n"] == 2 and res[0]["numbers"]["seeds_seen"] == [0, 1]
+    assert res[0]["holds"] is True and res[0]["numbers"]["n"] == 2 and res[0]["numbers"]["seeds_seen"] == [0, 1, 2]
     assert res[1]["status"] == "error" and res[1]["holds"] is None and res[1]["error"] == "RuntimeError: boom in Z2"
     md = (tmp_path / "summary.md").read_text()
     assert "| Z1 | works | holds |" in md and "| Z2 | crashes | ERROR | RuntimeError: boom in Z2 |" in md
@@ -84,7 +84,7 @@ def test_html_report_is_self_contained(fake_lab, tmp_path):
     assert "<b>ran</b> with <code>n</code>" in html and "<li>a point</li>" in html  # notes rendered
     assert "it works" in html and "value &gt; 0" in html  # statement and criterion, escaped
     assert "boom in Z2" in html and "Traceback" in html  # the error row shows its traceback
-    assert "<section id=\"Z1\">" in html and "1.5 ± 6.35" in html  # mean ± 95% CI of [1, 2]: t(0.975, 1) · 0.707 / √2
+    assert "<section id=\"Z1\">" in html and "2 ± 2.48" in html  # mean ± 95% CI of [1, 2, 3]: t(0.975, 2) · 1 / √3
 
 
 def test_rerun_reuses_finished_claims_and_retries_errors(fake_lab, tmp_path):
@@ -100,7 +100,7 @@ def test_rerun_reuses_finished_claims_and_retries_errors(fake_lab, tmp_path):
 
 def test_cache_is_keyed_by_settings_seeds_and_mode(fake_lab, tmp_path, monkeypatch):
     _run(tmp_path, only=("Z1",))
-    _run(tmp_path, only=("Z1",), seeds=3)  # other seeds: a new key
+    _run(tmp_path, only=("Z1",), seeds=4)  # other seeds: a new key
     assert CALLS == ["Z1", "Z1"]
     monkeypatch.setitem(fake_lab["Z1"].settings, "quick", {"n": 3})  # other settings: a new key
     recs = _run(tmp_path, only=("Z1",), seeds=3)
