@@ -8,7 +8,7 @@ export OMP_NUM_THREADS ?= 1
 EXTRAS  := dev,compress
 FIND_LINKS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels)
 
-.PHONY: setup wordnet demo test lint bench clean
+.PHONY: setup wordnet demo test lint bench gpu-check clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -42,6 +42,11 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -c 'import lightning' 2>/dev/null || $(PIP) -e '.[dev,bench]'
 	$(BIN)/python -m bench.run
+
+## On a CUDA machine: fit, bf16, stacked seeds, probe and a few lab claims on the GPU -> BENCHMARKS.md's GPU section.
+## Elsewhere it exits 2 with one line; `python -m bench.gpu --dry-run` checks the script on the CPU.
+gpu-check: $(STAMP)
+	$(BIN)/python -m bench.gpu
 
 clean:
 	rm -rf $(VENV) lab-out runs .pytest_cache

@@ -24,6 +24,7 @@ from pathlib import Path
 __all__ = ["collect", "render", "main"]
 
 HERE = Path(__file__).resolve().parent
+GPU_START, GPU_END = "<!-- gpu-check:start -->", "<!-- gpu-check:end -->"  # bench.gpu's section of BENCHMARKS.md
 
 
 def collect(only: list[str] | None = None, skip: list[str] | None = None) -> list[str]:
@@ -88,7 +89,12 @@ def main(argv: list[str] | None = None) -> int:
     meta = {"machine": f"{cpu}, {os.cpu_count()} CPUs", "torch": torch.__version__, "threads": "1 intra-op thread",
             "mode": "quick" if a.quick else "full", "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "seconds": time.perf_counter() - t0}
-    Path(a.out).write_text(render(rows, meta), encoding="utf-8")
+    out = Path(a.out)
+    text = render(rows, meta)
+    old = out.read_text(encoding="utf-8") if out.exists() else ""
+    if GPU_START in old and GPU_END in old:  # keep the GPU section that `python -m bench.gpu` wrote on a CUDA machine
+        text = text.rstrip("\n") + "\n\n" + old[old.index(GPU_START): old.index(GPU_END) + len(GPU_END)] + "\n"
+    out.write_text(text, encoding="utf-8")
     print(f"wrote {a.out}", file=sys.stderr)
     return 0
 
