@@ -8,7 +8,7 @@ export OMP_NUM_THREADS ?= 1
 EXTRAS  := dev,compress
 FIND_LINKS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels)
 
-.PHONY: setup wordnet demo test lint bench gpu-check clean
+.PHONY: setup wordnet demo test lint bench gpu-check docs clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -48,5 +48,10 @@ bench: $(STAMP)
 gpu-check: $(STAMP)
 	$(BIN)/python -m bench.gpu
 
+## The docs site (MkDocs Material + mkdocstrings) -> site/; --strict: a broken link or reference fails.
+docs: $(STAMP)
+	$(BIN)/python -c 'import mkdocstrings' 2>/dev/null || $(PIP) -e '.[dev,compress,docs]'
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict -q
+
 clean:
-	rm -rf $(VENV) lab-out runs .pytest_cache
+	rm -rf $(VENV) lab-out runs site .pytest_cache
