@@ -22,9 +22,14 @@ def new_figure(ncols: int = 1, nrows: int = 1, size: tuple[float, float] = (5.0,
 
 
 def save_figure(fig, path: str | Path, dpi: int = 110) -> Path:
-    """Save as PNG atomically and close the figure."""
-    fig.tight_layout()
-    p = atomic_write(path, lambda t: fig.savefig(t, dpi=dpi, format="png"))
+    """Save as PNG atomically and close the figure.
+
+    The saved area is the tight bounding box of everything drawn (``bbox_inches="tight"``):
+    axis labels, titles and legends that stick out of the canvas are kept, never clipped. A
+    figure without a layout engine (e.g. constrained layout) gets ``tight_layout`` first."""
+    if fig.get_layout_engine() is None:
+        fig.tight_layout()
+    p = atomic_write(path, lambda t: fig.savefig(t, dpi=dpi, format="png", bbox_inches="tight", pad_inches=0.05))
     plt.close(fig)
     return p
 

@@ -29,8 +29,18 @@ def lab_cmd(
     Example: initreg lab --quick --only C1 --out lab-out
     """
     from ..lab import run_lab, select
-    from ..lab.report import key_numbers, verdict_text
+    from ..lab.messages import message
+    from ..lab.report import (
+        effect_text,
+        headline,
+        interval_text,
+        threshold_text,
+        verdict_of,
+        verdict_text,
+    )
 
+    lang = "en"
+    styles = {"holds": "green", "does_not_hold": "red", "inconclusive": "yellow", "error": "magenta"}
     ids = [c for c in (only or "").split(",") if c.strip()] or None
     if list_:
         t = Table(title="lab claims")
@@ -43,17 +53,27 @@ def lab_cmd(
         return
 
     def show(rec: dict) -> None:
-        style = "yellow" if rec.get("status") == "error" else ("green" if rec.get("holds") else "red")
-        extra = " (cached)" if rec.get("cached") else ""
-        console.print(f"[{style}]{rec['claim']:>4} {verdict_text(rec):<14}[/] {rec['title']}{extra}", highlight=False)
+        style = styles[verdict_of(rec)]
+        extra = f" {message('cli.cached', lang)}" if rec.get("cached") else ""
+        console.print(f"[{style}]{rec['claim']:>4} {verdict_text(rec, lang):<14}[/] {rec['title']}{extra}", highlight=False)
 
     recs = run_lab(ids, quick=quick, seeds=seeds, out=out, workers=workers, rerun=rerun, on_result=show)
-    t = Table(title=f"initreg lab ({'quick' if quick else 'full'})")
-    for col in ("claim", "title", "verdict", "key numbers", "s"):
-        t.add_column(col)
+    t = Table(title=message("cli.table_title", lang, mode=message("mode.quick" if quick else "mode.full", lang)))
+    for key in ("col.claim", "col.title", "col.verdict", "col.effect", "col.threshold", "col.seeds", "col.seconds"):
+        t.add_column(message(key, lang), overflow="fold")  # a narrow terminal wraps a cell, never cuts a number
     for r in recs:
-        style = "yellow" if r.get("status") == "error" else ("green" if r.get("holds") else "red")
-        nums = r.get("error", "") if r.get("status") == "error" else key_numbers(r, 3)
-        t.add_row(r["claim"], r["title"], f"[{style}]{verdict_text(r)}[/]", nums, f"{r.get('seconds', 0):.0f}")
+        v = verdict_of(r)
+        h = headline(r)
+        if v == "error":
+            effect = r.get("error", "")
+        elif h.get("effect") is not None:
+            effect = f"{effect_text(h, lang)} {interval_text(h, lang)}"
+        else:
+            effect = ""
+        seeds_ = r.get("seeds")
+        t.add_row(r["claim"], r["title"], f"[{styles[v]}]{verdict_text(r, lang)}[/]", effect,
+                  threshold_text(h, lang) if v != "error" else "",
+                  str(len(seeds_)) if isinstance(seeds_, list) else "", f"{r.get('seconds', 0):.0f}")
     console.print(t)
-    console.print(f"report: {out / 'index.html'}  (also {out / 'results.json'}, {out / 'summary.md'})")
+    console.print(message("cli.report_files", lang, html=out / "index.html", json=out / "results.json",
+                          md=out / "summary.md"), highlight=False)
