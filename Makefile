@@ -8,7 +8,7 @@ export OMP_NUM_THREADS ?= 1
 EXTRAS  := dev,compress
 FIND_LINKS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels)
 
-.PHONY: setup wordnet demo test lint bench gpu-check docs clean
+.PHONY: setup wordnet browser demo test lint bench gpu-check docs clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -27,12 +27,20 @@ setup: $(STAMP) wordnet
 wordnet: $(STAMP)
 	$(BIN)/python -m initreg.regularize.wordnet_setup
 
+## Headless Chromium for the lab report's browser test (Debian's packages: needs apt-get and
+## root); where they cannot be installed, the test skips and says why.
+browser:
+	@command -v chromedriver >/dev/null || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+	  { apt-get install -y -q chromium chromium-driver >/dev/null 2>&1 || \
+	    { apt-get update -q >/dev/null && apt-get install -y -q chromium chromium-driver >/dev/null; }; }; } || \
+	  echo "browser: chromium not installed (needs apt-get and root); the report's browser test will skip"
+
 ## The main job: every lecture claim, quick settings, table + HTML report in lab-out/.
 demo: $(STAMP)
 	$(BIN)/initreg lab --quick --out lab-out
 
 ## The whole test suite.
-test: $(STAMP) wordnet
+test: $(STAMP) wordnet browser
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)

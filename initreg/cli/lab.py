@@ -34,6 +34,7 @@ def lab_cmd(
         effect_text,
         headline,
         interval_text,
+        key_numbers,
         threshold_text,
         verdict_of,
         verdict_text,
@@ -69,7 +70,7 @@ def lab_cmd(
         elif h.get("effect") is not None:
             effect = f"{effect_text(h, lang)} {interval_text(h, lang)}"
         else:
-            effect = ""
+            effect = key_numbers(r, 3, lang)
         seeds_ = r.get("seeds")
         t.add_row(r["claim"], r["title"], f"[{styles[v]}]{verdict_text(r, lang)}[/]", effect,
                   threshold_text(h, lang) if v != "error" else "",

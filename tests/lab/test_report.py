@@ -405,3 +405,32 @@ def test_save_figure_keeps_labels_inside_the_image(tmp_path):
     ink = (img[:, :, :3] < 0.5).any(axis=2)
     rows = ink[:, : img.shape[1] // 8].any(axis=1).nonzero()[0]  # the label's column, left of the axes
     assert rows.min() > 0 and rows.max() < img.shape[0] - 1, "the label touches the image's edge: clipped"
+
+
+def test_cli_table_shows_verdict_effect_interval_threshold_and_seeds(monkeypatch, tmp_path, capsys):
+    import initreg.lab as lab
+    from initreg.cli import main
+
+    def fake_run_lab(ids, *, on_result, **kw):
+        recs = records()
+        recs[0]["cached"] = True
+        for r in recs:
+            on_result(r)
+        return recs
+
+    monkeypatch.setattr(lab, "run_lab", fake_run_lab)
+    monkeypatch.setenv("COLUMNS", "220")
+    assert main(["lab", "--quick", "--only", "C11", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "C11 holds" in out and "(cached)" in out and "C12 does not hold" in out and "C14 error" in out
+    rows = {}
+    for line in out.splitlines():
+        cells = [c.strip() for c in re.split("[│┃]", line)[1:-1]]
+        if len(cells) == 7 and cells[0]:
+            rows[cells[0]] = cells
+    assert rows["claim"][:6] == ["claim", "title", "verdict", "headline effect (95% interval)", "threshold", "seeds"]
+    assert rows["C11"][2:6] == ["holds", "+0.9 pp [0.2, 1.6]", "> 0 pp", "3"]
+    assert rows["C13"][2:6] == ["inconclusive", "+0.433 pp [-1.5, 2.3]", "< 0.5 pp", "3"]
+    assert rows["C14"][2:4] == ["error", "RuntimeError: boom in C14"]
+    assert rows["K3"][2:4] == ["holds", "gap=2.5"]  # an old record without an effect shows its numbers
+    assert f"report: {tmp_path / 'index.html'}" in out
