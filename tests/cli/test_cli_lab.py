@@ -18,7 +18,7 @@ def lab_out(tmp_path_factory):
 def test_lab_quick_c1_writes_the_three_files_and_holds(lab_out):
     rc, out = lab_out
     assert rc == 0
-    res = json.loads((out / "results.json").read_text())
+    res = json.loads((out / "results.json").read_text())["claims"]
     assert [r["claim"] for r in res] == ["C1"]
     r = res[0]
     assert r["status"] == "ok" and r["holds"] is True, r.get("error") or r["numbers"].get("criterion_parts")

@@ -9,7 +9,6 @@ import pytest
 from initreg.errors import ConfigError
 from initreg.lab import Outcome, experiment, experiments, run_lab
 from initreg.lab import runner as runner_mod
-from initreg.lab.report import format_value, key_numbers, verdict_text
 
 CALLS: list[str] = []
 SETTINGS = {"quick": {"n": 2}, "full": {"n": 4}}
@@ -67,13 +66,13 @@ def test_three_files_error_row_and_verdicts(fake_lab, tmp_path, capsys):
     recs = _run(tmp_path)
     assert capsys.readouterr().out == ""  # the experiment's print was captured
     assert [r["claim"] for r in recs] == ["Z1", "Z2"]
-    res = json.loads((tmp_path / "results.json").read_text())
+    res = json.loads((tmp_path / "results.json").read_text())["claims"]
     assert {"claim", "title", "holds", "criterion", "numbers", "seconds"} <= set(res[0])
     assert res[0]["holds"] is True and res[0]["numbers"]["n"] == 2 and res[0]["numbers"]["seeds_seen"] == [0, 1, 2]
     assert res[1]["status"] == "error" and res[1]["holds"] is None and res[1]["error"] == "RuntimeError: boom in Z2"
     md = (tmp_path / "summary.md").read_text()
-    assert "| Z1 | works | holds |" in md and "| Z2 | crashes | ERROR | RuntimeError: boom in Z2 |" in md
-    assert "1/2 claims hold, 1 error(s)" in md
+    assert "| Z1 | works | **holds** |" in md and "| Z2 | crashes | **error** | RuntimeError: boom in Z2 |" in md
+    assert "2 claims, quick settings: **1** hold, **0** do not hold, **0** inconclusive, **1** failed to run." in md
 
 
 def test_html_report_is_self_contained(fake_lab, tmp_path):
@@ -81,7 +80,7 @@ def test_html_report_is_self_contained(fake_lab, tmp_path):
     html = (tmp_path / "index.html").read_text()
     assert html.count("data:image/png;base64,") == 1
     assert "http://" not in html and "https://" not in html and "<script" not in html and "<link" not in html
-    assert "<b>ran</b> with <code>n</code>" in html and "<li>a point</li>" in html  # notes rendered
+    assert "<strong>ran</strong> with <code>n</code>" in html and "<li>a point</li>" in html  # notes rendered
     assert "it works" in html and "value &gt; 0" in html  # statement and criterion, escaped
     assert "boom in Z2" in html and "Traceback" in html  # the error row shows its traceback
     assert "<section id=\"Z1\">" in html and "2 ± 2.48" in html  # mean ± 95% CI of [1, 2, 3]: t(0.975, 2) · 1 / √3
@@ -114,7 +113,7 @@ def test_cache_is_keyed_by_settings_seeds_and_mode(fake_lab, tmp_path, monkeypat
 def test_resume_after_interruption_loses_nothing(fake_lab, tmp_path):
     with pytest.raises(KeyboardInterrupt):
         _run(tmp_path, only=("Z1", "Z3"))
-    done = json.loads((tmp_path / "results.json").read_text())  # the report shows what finished
+    done = json.loads((tmp_path / "results.json").read_text())["claims"]  # the report shows what finished
     assert [r["claim"] for r in done] == ["Z1"]
     recs = _run(tmp_path, only=("Z1", "Z3"))
     assert CALLS == ["Z1", "Z3", "Z3"] and recs[0]["cached"] and recs[1]["holds"] is False
@@ -144,16 +143,6 @@ def test_non_outcome_return_is_an_error_row(fake_lab, tmp_path, monkeypatch):
     monkeypatch.setattr(fake_lab["Z1"], "fn", lambda ctx: True)
     rec = _run(tmp_path, only=("Z1",))[0]
     assert rec["status"] == "error" and "must return an Outcome; got bool" in rec["error"]
-
-
-def test_format_helpers():
-    assert format_value(0.000012345) == "1.23e-05" and format_value(3.14159) == "3.14" and format_value(7) == "7"
-    assert format_value({"mean": 1.0, "ci": 0.25}) == "1 ± 0.25"
-    assert format_value(list(range(10))) == "[0, 1, 2, 3, 4, 5, 6, 7, …]"
-    assert format_value(True) == "True" and format_value(float("nan")) == "nan"
-    rec = {"numbers": {"a": 1.0, "b": [1, 2], "c": {"mean": 2.0, "ci": 0.1}, "d": 3}}
-    assert key_numbers(rec) == "a=1, c=2 ± 0.1, d=3"
-    assert verdict_text({"status": "error"}) == "ERROR" and verdict_text({"holds": False}) == "does NOT hold"
 
 
 def test_cache_key_changes_with_the_library_source(fake_lab, monkeypatch):
