@@ -94,6 +94,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
                                 "effect would decide; the criterion is not moved to force a verdict.",
         "explain.error": "**What it means:** the experiment stopped with an error before it could measure "
                          "anything; the other claims ran as usual.",
+        "explain.reason": "**Why no decision:** {reason}.",
         "explain.failed_parts": "Parts that do not hold: {parts}.",
         "explain.open_parts": "Inconclusive parts: {parts}.",
         "interval.paired": "95% interval",

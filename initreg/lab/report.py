@@ -319,6 +319,9 @@ def _explanation(rec: dict[str, Any], verdict: str, lang: str) -> list[str]:
                            if h.get("direction") in (">", "<") else ""))
     out.append(message(f"explain.{verdict}", lang))
     parts = rec.get("parts") or []
+    reason = next((p.get("reason") for p in parts if p.get("part") == h["part"] and p.get("reason")), None)
+    if reason:
+        out.append(message("explain.reason", lang, reason=reason))
     failed = [f"`{p['part']}`" for p in parts if p.get("verdict") == "does_not_hold"]
     open_ = [f"`{p['part']}`" for p in parts if p.get("verdict") == "inconclusive"]
     if len(parts) > 1 and failed:
@@ -345,6 +348,7 @@ def _claim_view(rec: dict[str, Any], out: Path, lang: str) -> dict[str, Any]:
                       "effect": effect_text(p, lang), "interval": interval_text(p, lang),
                       "interval_label": message(f"interval.{_kind(p)}", lang),
                       "threshold": threshold_text(p, lang), "verdict": pv, "verdict_word": message(f"verdict.{pv}", lang),
+                      "reason": p.get("reason") or "",
                       "plot": Markup(_forest(p, pv, lang))})
     seeds = rec.get("seeds")
     return {

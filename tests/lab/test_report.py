@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from initreg.lab.verdict import Criterion, combine, judge
+
 NOTES = """Set-up: a 784-256-10 MLP, *dropout* 0.5 on the hidden layer,
 Adam lr 1e-3; the two arms share **everything** but dropout.
 
@@ -18,22 +20,23 @@ Adam lr 1e-3; the two arms share **everything** but dropout.
 """
 
 
-def _part(name, values, interval, verdict, *, threshold=0.0, direction=">", kind="paired", unit="pp"):
-    return {"part": name, "metric": f"{name} per seed", "unit": unit, "direction": direction, "threshold": threshold,
-            "kind": kind, "changed": "2026-12-06", "text": f"*{name}*: the mean is {direction} {threshold} {unit}",
-            "seeds": [0, 1, 2], "values": values, "effect": sum(values) / len(values), "interval": interval,
-            "verdict": verdict}
+def _part(name, values, *, threshold=0.0, direction=">", kind="paired", unit="pp"):
+    """A part judged by the lab's own `judge`, so the records have the lab's exact shape."""
+    c = Criterion(name, metric=f"{name} per seed", unit=unit, direction=direction, threshold=threshold, kind=kind,
+                  text=f"*{name}* in words")
+    return judge(c, values, seeds=[0, 1, 2], min_seeds=3)
 
 
-def _record(claim, verdict, parts, *, headline=None, title="a claim", figures=()):
+def _record(claim, parts, *, headline=None, title="a claim", figures=()):
     h = next(p for p in parts if p["part"] == (headline or parts[0]["part"]))
+    verdict = combine(p["verdict"] for p in parts)
     return {"claim": claim, "title": title, "statement": "The lecture says *dropout* lowers the **test** error.",
             "lecture": ["R5", "R6"], "settings": {"epochs": 3, "data": {"train_size": 500, "name": "mnist1d"}},
             "quick": True, "status": "ok", "seconds": 12.345, "seeds": [0, 1, 2], "verdict": verdict,
-            "holds": {"holds": True, "does_not_hold": False}.get(verdict), "headline": h["part"],
+            "holds": verdict == "holds", "headline": h["part"],
             "effect": h["effect"], "interval": h["interval"], "threshold": h["threshold"], "unit": h["unit"],
-            "direction": h["direction"], "metric": "test error without dropout minus with dropout, in pp",
-            "criteria_hash": f"{abs(hash(claim)) % 16**16:016x}", "parts": parts,
+            "direction": h["direction"], "metric": h["metric"],
+            "criteria_hash": f"{sum(map(ord, claim)):016x}", "parts": parts,
             "numbers": {"gain_pp": {"mean": 0.9, "ci": 0.31, "lo": 0.59, "hi": 1.21, "n": 3, "min": 0.7, "max": 1.1},
                         "per_layer_std": [0.1 * i for i in range(12)],  # longer than any old cut-off
                         "missing": [None, None],
@@ -45,15 +48,13 @@ def _record(claim, verdict, parts, *, headline=None, title="a claim", figures=()
 
 
 def records() -> list[dict]:
-    holds = _record("C11", "holds", [_part("dropout_lowers_test_error", [0.7, 0.9, 1.1], [0.2, 1.6], "holds"),
-                                     _part("rank_is_exact", [1.0, 1.0, 1.0], [1.0, 1.0], "holds", kind="exact",
-                                           unit="", threshold=1.0, direction=">")],
+    holds = _record("C11", [_part("dropout_lowers_test_error", [2.0, 2.5, 3.0]),
+                            _part("rank_is_exact", [1.0, 1.0, 1.0], kind="exact", unit="", threshold=0.5)],
                     title="Dropout lowers the test error", figures=["curve.png", "diagram.svg"])
-    fails = _record("C12", "does_not_hold", [_part("soft_targets_gain", [-2.1, -1.5, -1.2], [-2.9, -0.3],
-                                                   "does_not_hold")], title="Distillation beats labels")
-    unsure = _record("C13", "inconclusive", [_part("qat_gap", [-0.4, 0.6, 1.1], [-1.5, 2.3], "inconclusive",
-                                                   threshold=0.5, direction="<"),
-                                             _part("fp8_error", [0.1, 0.2, 0.1], [0.0, 0.3], "does_not_hold")],
+    fails = _record("C12", [_part("soft_targets_gain", [-2.0, -2.5, -3.0])], title="Distillation beats labels")
+    unsure = _record("C13", [_part("qat_gap", [-0.4, 0.6, 1.1], threshold=0.5, direction="<"),
+                             _part("fp8_error", [0.1, 0.12, 0.1], kind="exact", threshold=0.15, direction="<"),
+                             _part("diverged_gap", [1.0, float("nan"), 2.0])],
                      title="Quantization regularizes", figures=["gone.png"])
     error = {"claim": "C14", "title": "Pruning crashes", "statement": "Pruning *keeps* accuracy.", "lecture": ["R9"],
              "settings": {"epochs": 1}, "quick": True, "status": "error", "seconds": 0.5, "seeds": [0, 1, 2],
@@ -204,16 +205,18 @@ def test_the_three_verdicts_and_an_error_row_render(report):
     assert verdict_text({"status": "error"}) == "error" and verdict_text({"verdict": "does_not_hold"}) == "does not hold"
     assert verdict_text({"holds": True}) == "holds"  # an old record's boolean
     c12 = _section(html, "C12")
-    assert "the other side of the threshold" in c12 and "[-2.9, -0.3]" in c12 and "soft_targets_gain" in c12
+    assert "the other side of the threshold" in c12 and "[-3.74, -1.26]" in c12 and "soft_targets_gain" in c12
     c13 = _section(html, "C13")
-    assert "contains the threshold" in c13 and "<code>fp8_error</code>" in c13
+    assert "contains the threshold" in c13 and "Inconclusive parts: <code>qat_gap</code>, <code>diverged_gap</code>" in c13
+    assert "a seed&#39;s value is NaN" in c13  # the lab's reason for a part it could not decide
+    assert not re.search(r"\bnan\b", Page(c13).visible)  # an undefined effect shows as —, not nan
     assert "range over seeds" in _section(html, "C11")  # an exact part shows [min, max], not a t-interval
     c14 = _section(html, "C14")
     assert "<pre>Traceback (most recent call last):\nRuntimeError: boom in C14</pre>" in c14
     assert "RuntimeError: boom in C14" in head
     # the headline row: effect with unit and interval, threshold, number of seeds
     row = head.split('href="#C11"', 1)[1].split("</tr>", 1)[0]
-    assert "+0.9 pp" in row and "[0.2, 1.6]" in row and "&gt; 0 pp" in row and ">3</td>" in row
+    assert "+2.5 pp" in row and "[1.26, 3.74]" in row and "&gt; 0 pp" in row and ">3</td>" in row
 
 
 def test_parts_table_shows_criterion_date_and_verdict(report):
@@ -266,7 +269,7 @@ def test_forest_plot_places_interval_against_threshold(report):
     assert g["lo"] < g["hi"] < g["threshold"]  # does not hold: interval below 0
     g = _svg_geometry(svgs["C13"])
     assert g["lo"] < g["threshold"] < g["hi"]  # inconclusive: straddles
-    assert "aria-label=" in svgs["C11"] and "0.7, 0.9, 1.1" in svgs["C11"]
+    assert "aria-label=" in svgs["C11"] and "seeds: 2, 2.5, 3" in svgs["C11"]
 
 
 def test_results_json_round_trips_and_hashes_the_criteria(report, tmp_path):
@@ -314,7 +317,7 @@ def test_summary_md_is_the_headline_table_with_whole_cells(report):
     for r in records():
         assert body[r["claim"]][1] == r["title"]  # whole, never cut
     assert body["C11"][2] == "**holds**" and body["C12"][2] == "**does not hold**"
-    assert body["C11"][3].startswith("+0.9 pp [0.2, 1.6]") and body["C14"][3] == "RuntimeError: boom in C14"
+    assert body["C11"][3].startswith("+2.5 pp [1.26, 3.74]") and body["C14"][3] == "RuntimeError: boom in C14"
     assert "…" not in report["md"]
     assert "- **C12** (does not hold)" in report["md"] and "- **C11**" not in report["md"]
 
@@ -429,8 +432,8 @@ def test_cli_table_shows_verdict_effect_interval_threshold_and_seeds(monkeypatch
         if len(cells) == 7 and cells[0]:
             rows[cells[0]] = cells
     assert rows["claim"][:6] == ["claim", "title", "verdict", "headline effect (95% interval)", "threshold", "seeds"]
-    assert rows["C11"][2:6] == ["holds", "+0.9 pp [0.2, 1.6]", "> 0 pp", "3"]
-    assert rows["C13"][2:6] == ["inconclusive", "+0.433 pp [-1.5, 2.3]", "< 0.5 pp", "3"]
+    assert rows["C11"][2:6] == ["holds", "+2.5 pp [1.26, 3.74]", "> 0 pp", "3"]
+    assert rows["C13"][2:6] == ["inconclusive", "+0.433 pp [-1.46, 2.33]", "< 0.5 pp", "3"]
     assert rows["C14"][2:4] == ["error", "RuntimeError: boom in C14"]
     assert rows["K3"][2:4] == ["holds", "gap=2.5"]  # an old record without an effect shows its numbers
     assert f"report: {tmp_path / 'index.html'}" in out
