@@ -41,7 +41,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
                          "entirely on the claim's side of the threshold, **does not hold** when it lies entirely "
                          "on the other side, and is **inconclusive** when it straddles the threshold.",
         "header.criteria": "Criteria are declared in code; each shows the date it last changed; see the criteria "
-                           "changelog (`docs/criteria-changelog.md`). Hash of all criteria: `{criteria_hash}`.",
+                           "changelog (`docs/criteria-changelog.md`).",
+        "header.criteria_hash": "Hash of all criteria: `{criteria_hash}`.",
         "header.quick": "Quick settings run few seeds, so the intervals are wide and more verdicts are "
                         "inconclusive; the documentation quotes full-settings verdicts.",
         "header.env": "Generated {created}; initreg {initreg}, torch {torch}, Python {python}, git {git}.",
@@ -94,6 +95,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
                                 "effect would decide; the criterion is not moved to force a verdict.",
         "explain.error": "**What it means:** the experiment stopped with an error before it could measure "
                          "anything; the other claims ran as usual.",
+        "explain.unmeasured": "**What it means:** by the claim's own check (its criterion, below) it {verdict}; "
+                              "the claim declares no per-seed measurement, so there is no effect or interval to show.",
         "explain.reason": "**Why no decision:** {reason}.",
         "explain.failed_parts": "Parts that do not hold: {parts}.",
         "explain.open_parts": "Inconclusive parts: {parts}.",

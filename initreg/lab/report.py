@@ -317,7 +317,10 @@ def _explanation(rec: dict[str, Any], verdict: str, lang: str) -> list[str]:
                            seeds=_seeds_text(rec.get("seeds")), threshold=threshold_text(h, lang, direction=False),
                            direction=message(f"direction.{h.get('direction')}", lang)
                            if h.get("direction") in (">", "<") else ""))
-    out.append(message(f"explain.{verdict}", lang))
+    if _finite(h.get("effect")) or rec.get("parts"):
+        out.append(message(f"explain.{verdict}", lang))
+    else:  # a claim judged by its own boolean check: no interval to speak of
+        out.append(message("explain.unmeasured", lang, verdict=message(f"verdict.{verdict}", lang)))
     parts = rec.get("parts") or []
     reason = next((p.get("reason") for p in parts if p.get("part") == h["part"] and p.get("reason")), None)
     if reason:
@@ -413,7 +416,7 @@ def html_report(doc: dict[str, Any], out: str | Path, *, lang: str = "en") -> st
     return env.get_template("report.html.j2").render(
         lang=lang, t=t, tmd=tmd, mode=mode, counts=_counts(recs), total=len(recs),
         quick=bool(doc.get("quick")), old_format=doc.get("format", FORMAT) < FORMAT,
-        criteria_hash=doc.get("criteria_hash") or message("value.none", lang), env=_env_values(doc, lang),
+        criteria_hash=doc.get("criteria_hash") or "", env=_env_values(doc, lang) if doc.get("env") else {},
         claims=[_claim_view(r, Path(out), lang) for r in recs])
 
 
@@ -430,7 +433,8 @@ def summary_markdown(doc: dict[str, Any], *, lang: str = "en") -> str:
     c = _counts(recs)
     lines = [f"# {t('summary.heading', lang, mode=mode)}", "",
              t("header.counts", lang, total=len(recs), mode=mode, **c), "",
-             t("header.criteria", lang, criteria_hash=doc.get("criteria_hash") or t("value.none", lang)), ""]
+             t("header.criteria", lang) + (f" {t('header.criteria_hash', lang, criteria_hash=doc['criteria_hash'])}"
+                                           if doc.get("criteria_hash") else ""), ""]
     if doc.get("quick"):
         lines += [t("header.quick", lang), ""]
     cols = ("col.claim", "col.title", "col.verdict", "col.effect", "col.threshold", "col.seeds")

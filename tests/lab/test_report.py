@@ -293,6 +293,9 @@ def test_read_results_accepts_the_old_list_and_rejects_others(tmp_path):
     render_report(doc, tmp_path)
     html = (tmp_path / "index.html").read_text()
     assert "older lab without declared criteria" in html and "<strong>more</strong>" in html
+    k3 = _section(html, "K3")
+    assert "own check (its criterion, below) it holds" in k3 and "interval lies" not in k3
+    assert "Hash of all criteria" not in html and "Generated" not in html  # nothing to say: not said
     (tmp_path / "results.json").write_text(json.dumps({"format": 7}))
     with pytest.raises(ValueError, match=r"format=2 and a 'claims' list; got format=7"):
         read_results(tmp_path)
