@@ -293,9 +293,9 @@ def _figures(rec: dict[str, Any], out: Path, lang: str) -> list[dict[str, str]]:
 
     figs = []
     for name in rec.get("figures") or []:
-        p = out / "claims" / rec["claim"] / name
+        p = out / "claims" / _anchor(rec["claim"]) / str(name)
         mime = _FIGURE_TYPES.get(p.suffix.lower())
-        if mime and p.is_file():
+        if mime and Path(str(name)).name == str(name) and p.is_file():  # a bare file name: never a path out of the folder
             src = f"data:{mime};base64,{base64.b64encode(p.read_bytes()).decode()}"
             figs.append({"src": src, "alt": message("figure.alt", lang, claim=rec["claim"], name=name)})
         else:

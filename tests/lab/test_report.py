@@ -196,6 +196,14 @@ def test_images_are_data_uris_that_decode_and_a_missing_figure_is_named(report):
     assert "<img" not in c13 and "<code>gone.png</code>" in c13
 
 
+def test_a_figure_name_cannot_reach_outside_the_claim_folder(tmp_path):
+    make_figures(tmp_path)
+    rec = {**records()[0], "claim": "C12", "figures": ["../C11/curve.png"]}
+    write_report([rec], tmp_path, quick=True, env=ENV)
+    html = (tmp_path / "index.html").read_text()
+    assert "data:image" not in html and "<code>../C11/curve.png</code> is missing" in html
+
+
 def test_the_three_verdicts_and_an_error_row_render(report):
     html = report["html"]
     head = html.split('<h2 id="verdicts">', 1)[1].split("</table>", 1)[0]
