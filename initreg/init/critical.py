@@ -36,9 +36,10 @@ from typing import Any
 import torch
 
 from ..errors import ConfigError
+from .facts import SchemeFacts, register_scheme
 from .fan import fan_in_and_fan_out
 from .gain import moments
-from .schemes import _VARIANCE, _check, inits
+from .schemes import check_tensor, warn_zero_element
 
 __all__ = ["CriticalPoint", "critical_point", "critical_"]
 
@@ -127,28 +128,39 @@ def _point(sw2: float, sb2: float, q: float, activation: Any, name: str, params:
                          chi1=sw2 * m["derivative_second_moment"], activation=name)
 
 
+def _critical_var(shape, activation="tanh", q_star=None, sigma_b=None):
+    return critical_point(activation, q_star=q_star, sigma_b=sigma_b).sigma_w ** 2 / fan_in_and_fan_out(shape)[0]
+
+
+def _point_of(p: dict[str, Any]) -> CriticalPoint:
+    return critical_point(p.get("activation", "tanh"), q_star=p.get("q_star"), sigma_b=p.get("sigma_b"))
+
+
+def _details(p: dict[str, Any]) -> dict[str, Any]:
+    cp = _point_of(p)
+    return {"q_star": cp.q_star, "sigma_w": cp.sigma_w, "sigma_b": cp.sigma_b, "chi1": cp.chi1}
+
+
+_FACTS = SchemeFacts(variance=_critical_var, activation="always", bias_std=lambda p: _point_of(p).sigma_b,
+                     gain=lambda p: _point_of(p).sigma_w, details=_details)
+
+
+@register_scheme("critical", "edge of chaos: sigma_w, sigma_b with chi1 = 1 at the fixed point q* (weights "
+                 "N(0, sigma_w^2/fan_in), biases N(0, sigma_b^2))", _FACTS)
 def critical_(tensor: torch.Tensor, activation: str | dict | Callable = "tanh", q_star: float | None = None,
               sigma_b: float | None = None, *, generator: torch.Generator | None = None) -> torch.Tensor:
     """Fill a weight with ``N(0, σ_w²/fan_in)`` at the activation's critical point
-    (:func:`critical_point`). The bias must get ``N(0, σ_b²)`` — `initialize` does that.
+    (:func:`critical_point`). The bias must get ``N(0, σ_b²)`` — `initialize` does that
+    (the scheme's facts carry ``σ_b``).
 
     >>> w = critical_(torch.empty(400, 400), "tanh", q_star=1.0, generator=torch.Generator().manual_seed(0))
     >>> round(w.std().item() * 20, 2)
     1.47
     """
-    _check(tensor, "critical_")
+    check_tensor(tensor, "critical_")
     fi, _ = fan_in_and_fan_out(tensor)
-    if tensor.numel() == 0:
+    if warn_zero_element(tensor):
         return tensor
     p = critical_point(activation, q_star=q_star, sigma_b=sigma_b)
     with torch.no_grad():
         return tensor.normal_(0.0, p.sigma_w / math.sqrt(fi), generator=generator)
-
-
-def _critical_var(shape, activation="tanh", q_star=None, sigma_b=None):
-    return critical_point(activation, q_star=q_star, sigma_b=sigma_b).sigma_w ** 2 / fan_in_and_fan_out(shape)[0]
-
-
-inits.register("critical", critical_, description="edge of chaos: sigma_w, sigma_b with chi1 = 1 at the fixed point q* "
-               "(weights N(0, sigma_w^2/fan_in), biases N(0, sigma_b^2))", kind="tensor")
-_VARIANCE["critical"] = _critical_var

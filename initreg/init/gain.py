@@ -11,9 +11,10 @@ evaluated by default at q = 1 (a unit-variance pre-activation). This is He et al
 argument for *any* activation: for ReLU both are √2; for a positively homogeneous
 activation (linear, ReLU, leaky ReLU) the value does not depend on q.
 
-**Against ``torch.nn.init.calculate_gain``.** Torch's value is exact for linear/identity/
-conv (1), ReLU (√2) and leaky ReLU (√(2/(1+a²))); ours agrees to machine precision. Where
-torch uses a heuristic we compute something else, on purpose:
+**Against ``torch.nn.init.calculate_gain``** (also here as :func:`calculate_gain`, with
+torch's values). Torch's value is exact for linear/conv (1), ReLU (√2) and leaky ReLU
+(√(2/(1+a²))); :func:`gain` agrees to machine precision. Where torch uses a heuristic,
+:func:`gain` computes something else, on purpose:
 
 ======== =============== =========================================================
 name     torch            ours (forward / backward, q = 1)
@@ -52,6 +53,7 @@ from __future__ import annotations
 
 import functools
 import math
+import typing
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -63,9 +65,13 @@ from ..errors import ConfigError
 from ..nn.activations import activation_function
 
 __all__ = ["gauss_hermite", "gauss_nodes", "gauss_expectation", "resolve_activation", "moments", "second_moment",
-           "gain", "calculate_gain", "TORCH_HEURISTIC_GAINS"]
+           "gain", "calculate_gain", "TORCH_HEURISTIC_GAINS", "TORCH_NONLINEARITIES", "Nonlinearity"]
 
 GainMode = Literal["forward", "backward"]
+# the names torch.nn.init.calculate_gain knows
+Nonlinearity = Literal["linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+                       "conv_transpose3d", "sigmoid", "tanh", "relu", "leaky_relu", "selu"]
+TORCH_NONLINEARITIES: tuple[str, ...] = typing.get_args(Nonlinearity)
 DEFAULT_NODES = 200
 
 # where torch.nn.init.calculate_gain returns a heuristic instead of the variance-preserving value
@@ -277,21 +283,23 @@ def gain(activation: str | dict | Callable = "relu", *, mode: GainMode = "forwar
     return 1.0 / math.sqrt(m)
 
 
-def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
-    """Drop-in for ``torch.nn.init.calculate_gain`` with our computed (forward, q = 1) value.
+def calculate_gain(nonlinearity: Nonlinearity, param: int | float | None = None) -> float:
+    """``torch.nn.init.calculate_gain``: torch's recommended gain, the same values, arguments
+    and errors (a ``ValueError``; here a `ConfigError` that lists the valid names).
 
-    Equal to torch's for linear/conv/identity/relu/leaky_relu; different, by design, for
-    tanh, sigmoid and selu (torch's values there are heuristics).
+    ``linear``/``conv*``/``sigmoid`` 1, ``tanh`` 5/3, ``relu`` √2, ``leaky_relu``
+    √(2/(1+param²)) (``param`` = negative slope, 0.01 by default), ``selu`` 3/4. tanh's,
+    sigmoid's and SELU's are heuristics (module docstring); :func:`gain` computes the
+    variance-preserving gain of any activation.
 
-    >>> round(calculate_gain("leaky_relu", 0.01), 6)
-    1.414143
+    >>> calculate_gain("tanh"), round(calculate_gain("leaky_relu", 0.01), 6)
+    (1.6666666666666667, 1.414143)
     """
-    conv_like = {"linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
-                 "conv_transpose3d", "identity"}
-    if nonlinearity in conv_like:
-        return 1.0
-    if nonlinearity == "leaky_relu":
-        return gain("leaky_relu", negative_slope=0.01 if param is None else float(param))
-    if nonlinearity == "elu" and param is not None:
-        return gain("elu", alpha=float(param))
-    return gain(nonlinearity)
+    if not isinstance(nonlinearity, str) or nonlinearity not in TORCH_NONLINEARITIES:
+        raise ConfigError(f"calculate_gain: unsupported nonlinearity {nonlinearity!r}; torch's gains exist for "
+                          f"{', '.join(TORCH_NONLINEARITIES)} (initreg.init.gain computes one for any activation)")
+    if nonlinearity == "leaky_relu" and param is not None and (
+            isinstance(param, bool) or not isinstance(param, (int, float))):
+        raise ConfigError(f"calculate_gain: param (the negative slope of leaky_relu) must be a number; "
+                          f"got param={param!r}")
+    return torch.nn.init.calculate_gain(nonlinearity, param)

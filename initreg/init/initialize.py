@@ -17,12 +17,14 @@ different activations, a custom op) is **unresolved**: it is initialized as if l
 (embeddings, transposed convs, norm layers) are left untouched and listed in ``report.skipped``
 when their weight has ≥ 2 dims.
 
-Gain rules: a scheme with an ``activation`` parameter (``auto``, ``kaiming_*``,
-``critical``) receives the found activation; a scheme with a ``gain`` parameter
-(``xavier_*``, ``orthogonal``) receives the activation's forward gain (`initreg.init.gain`),
-unless ``gains=False`` or the config sets it; other schemes take their params as given.
-Biases are zeroed (``zero_bias=True``), except by ``critical`` (``N(0, σ_b²)``) and ``torch``
-(untouched).
+Gain rules come from each scheme's facts (`initreg.init.facts`): a scheme defined by the
+activation (``auto``, ``critical``) always receives the one found; a scheme named like
+torch's (``xavier_*``, ``kaiming_*``, ``orthogonal``) means torch's function with torch's
+defaults (Xavier and orthogonal: gain 1; Kaiming: ``a=0``, ``leaky_relu``, i.e. √2) unless
+its config says ``gain: auto`` (or ``gains=True`` and the config sets no gain): then each
+layer gets the gain computed for the activation after it (`initreg.init.gain`). Other
+schemes take their params as given. Biases are zeroed (``zero_bias=True``), except where a
+scheme's facts draw them (``critical``: ``N(0, σ_b²)``) or keep them (``torch``).
 
 >>> net = torch.nn.Sequential(torch.nn.Linear(20, 30), torch.nn.Tanh(), torch.nn.Linear(30, 2))
 >>> rep = initialize(net, "auto", generator=torch.Generator().manual_seed(0))
@@ -47,9 +49,10 @@ from torch import nn
 from ..errors import ConfigError
 from ..nn.activations import activation_of_module
 from ..registry import validate_params
+from .facts import SchemeFacts, inits, register_scheme, scheme_facts
 from .fan import fan_in_and_fan_out
 from .gain import gain as activation_gain
-from .schemes import inits, kaiming_normal_
+from .schemes import kaiming_normal_, kaiming_std, resolve_gain_request
 
 __all__ = ["LayerInfo", "LayerReport", "InitReport", "resolve_layers", "initialize", "auto_", "torch_default_",
            "WEIGHTED"]
@@ -110,12 +113,14 @@ class LayerReport:
 
 
 class InitReport(list):
-    """A list of :class:`LayerReport` plus ``unresolved`` and ``skipped`` layer names."""
+    """A list of :class:`LayerReport` plus ``unresolved`` and ``skipped`` layer names, and
+    ``gains``: whether the gains were computed from the activation after each layer."""
 
     def __init__(self, rows=(), scheme: str = "", unresolved: list[str] | None = None,
-                 skipped: list[str] | None = None):
+                 skipped: list[str] | None = None, gains: bool = False):
         super().__init__(rows)
         self.scheme = scheme
+        self.gains = gains  # whether each layer's gain came from the activation found after it
         self.unresolved = list(unresolved or [])
         self.skipped = list(skipped or [])
 
@@ -316,6 +321,13 @@ def resolve_layers(model: nn.Module, method: Literal["auto", "fx", "order"] = "a
 
 # ---- the model-level schemes ----------------------------------------------------------------------
 
+def _auto_var(shape, activation="identity"):
+    return kaiming_std(shape, activation=activation) ** 2
+
+
+@register_scheme("auto", "N(0, g(f)^2/fan_in), g = forward gain of the activation found after each layer (the default)",
+                 SchemeFacts(variance=_auto_var, activation="always",
+                             gain=lambda p: activation_gain(p.get("activation", "identity"), mode="forward")))
 def auto_(tensor: torch.Tensor, activation: str | dict | Callable = "identity", *,
           generator: torch.Generator | None = None) -> torch.Tensor:
     """The default: ``N(0, g(f)²/fan_in)`` with ``g`` the forward gain of the activation that
@@ -326,9 +338,10 @@ def auto_(tensor: torch.Tensor, activation: str | dict | Callable = "identity", 
     >>> round(w.var().item() * 300, 1)
     2.0
     """
-    return kaiming_normal_(tensor, activation=activation, mode="fan_in", generator=generator)
+    return kaiming_normal_(tensor, mode="fan_in", generator=generator, activation=activation)
 
 
+@register_scheme("torch", "keep PyTorch's own init (legacy uniform weights and biases)", SchemeFacts(applies_to="keep"))
 def torch_default_(tensor: torch.Tensor) -> torch.Tensor:
     """Leave the tensor as it is (PyTorch's own init: legacy uniform for Linear/Conv weights
     *and* biases).
@@ -339,38 +352,23 @@ def torch_default_(tensor: torch.Tensor) -> torch.Tensor:
     return tensor
 
 
-def _auto_var(shape, activation="identity"):
-    from .schemes import kaiming_std
-
-    return kaiming_std(shape, activation, "fan_in") ** 2
-
-
-def _register_model_schemes() -> None:
-    from .schemes import _VARIANCE
-
-    inits.register("auto", auto_, description="N(0, g(f)^2/fan_in), g = forward gain of the activation found after "
-                   "each layer (the default)", kind="tensor")
-    _VARIANCE["auto"] = _auto_var
-    inits.register("torch", torch_default_, description="keep PyTorch's own init (legacy uniform weights and biases)",
-                   kind="keep")
-
-
-_register_model_schemes()
-
-
 def initialize(model: nn.Module, scheme: str | dict[str, Any] = "auto", *, generator: torch.Generator | None = None,
-               zero_bias: bool = True, gains: bool = True, data: torch.Tensor | None = None,
+               zero_bias: bool = True, gains: bool = False, data: torch.Tensor | None = None,
                method: Literal["auto", "fx", "order"] = "auto", warn: bool = True) -> InitReport:
     """Initialize every Linear/Conv of ``model`` in place; return a per-layer report.
 
     Args:
-        scheme: a registered name (``initreg init``) or ``{"name": ..., **params}``, e.g.
+        scheme: a registered name (``initreg inits``) or ``{"name": ..., **params}``, e.g.
             ``{"name": "normal", "std": 0.01}``; ``"torch"`` leaves everything untouched.
+            Names shared with ``torch.nn.init`` mean torch's function with its defaults
+            (``xavier_normal``: gain 1); ``{"name": "xavier_normal", "gain": "auto"}`` gives
+            each layer the gain computed for the activation after it.
         generator: the random source (none: torch's global RNG).
-        zero_bias: set biases to 0 (ignored by ``critical``, which draws ``N(0, σ_b²)``,
-            and ``torch``).
-        gains: give ``xavier_*``/``orthogonal`` the activation's forward gain.
-        data: a batch of inputs, needed by ``lsuv``.
+        zero_bias: set biases to 0 (a scheme whose facts give a bias std, ``critical``, draws
+            ``N(0, σ_b²)`` instead; ``torch`` keeps them).
+        gains: ``gain: auto`` for every scheme that has a computable gain (``xavier_*``,
+            ``kaiming_*``, ``orthogonal``) and whose config does not set it.
+        data: a batch of inputs, for schemes that need data (``lsuv``).
         method: how to find activations (``auto``: Sequential order, else ``torch.fx``).
         warn: warn (once) when some layers could not be resolved.
     """
@@ -379,12 +377,13 @@ def initialize(model: nn.Module, scheme: str | dict[str, Any] = "auto", *, gener
         raise ConfigError(f"init must be a scheme name or {{'name': ..., **params}}; got {scheme!r}")
     name = cfg.pop("name")
     fn = inits.get(name)
-    kind = inits.meta(name).get("kind", "tensor")
-    if kind == "model":  # lsuv: needs data, walks the model itself
-        if data is None:
-            raise ConfigError(f"init scheme {name!r} needs a data batch: initialize(model, {name!r}, data=x)")
+    facts = scheme_facts(name)
+    if facts.needs_data and data is None:
+        raise ConfigError(f"init scheme {name!r} needs a data batch: initialize(model, {name!r}, data=x)")
+    if facts.applies_to == "model":
         params = validate_params(fn, cfg, where=f"init scheme {name!r}", supplied={"model", "data", "generator"})
         return fn(model, data, generator=generator, zero_bias=zero_bias, method=method, **params)
+    cfg, use_activation = resolve_gain_request(name, cfg, gains)
     layers = resolve_layers(model, method)
     sig = inspect.signature(fn).parameters
     params = validate_params(fn, cfg, where=f"init scheme {name!r}", supplied={"tensor", "generator"})
@@ -395,35 +394,21 @@ def initialize(model: nn.Module, scheme: str | dict[str, Any] = "auto", *, gener
         if info.activation is None:
             unresolved.append(f"{info.name or '(model)'} ({info.resolved_by.removeprefix('unresolved: ')})")
         p = dict(params)
-        g = None
-        if "activation" in sig and "activation" not in p:
+        if use_activation and "activation" not in p:
             p["activation"] = act
-        elif "gain" in sig and "gain" not in p and gains:
-            p["gain"] = g = activation_gain(act, mode="forward")
-        if "gain" in p and p["gain"] is not None:
-            g = float(p["gain"])
-        elif "activation" in sig and name != "critical":
-            mode = p.get("mode", "fan_in")
-            g = activation_gain(p["activation"], mode="backward" if mode == "fan_out" else "forward")
-        if "generator" in sig:
-            p["generator"] = generator
         extra: dict[str, Any] = {}
         bias_note = "kept"
-        if kind == "keep":
-            pass
-        else:
-            fn(w, **p)
+        g = None
+        if facts.applies_to == "tensor":
+            fn(w, **p, **({"generator": generator} if "generator" in sig else {}))
+            g = facts.gain(p) if facts.gain is not None else None
+            extra = facts.details(p) if facts.details is not None else {}
             b = getattr(info.module, "bias", None)
-            if name == "critical":
-                from .critical import critical_point
-
-                cp = critical_point(p["activation"], q_star=p.get("q_star"), sigma_b=p.get("sigma_b"))
-                g = cp.sigma_w
-                extra = {"q_star": cp.q_star, "sigma_w": cp.sigma_w, "sigma_b": cp.sigma_b, "chi1": cp.chi1}
-                if b is not None:
-                    with torch.no_grad():
-                        b.normal_(0.0, cp.sigma_b, generator=generator)
-                    bias_note = f"N(0, {cp.sigma_b:.3g}^2)"
+            if b is not None and facts.bias_std is not None:
+                sb = facts.bias_std(p)
+                with torch.no_grad():
+                    b.normal_(0.0, sb, generator=generator)
+                bias_note = f"N(0, {sb:.3g}^2)"
             elif b is not None and zero_bias:
                 with torch.no_grad():
                     b.zero_()
@@ -435,7 +420,7 @@ def initialize(model: nn.Module, scheme: str | dict[str, Any] = "auto", *, gener
     done = {id(i.module) for i in layers}
     skipped = [n for n, m in model.named_modules() if id(m) not in done and not isinstance(m, WEIGHTED)
                and isinstance(getattr(m, "weight", None), torch.Tensor) and m.weight.ndim >= 2]
-    warn = warn and kind != "keep"  # "torch" changes nothing: where activations are is irrelevant
+    warn = warn and facts.applies_to != "keep" and use_activation  # where activations are matters only then
     guessed = [i.name for i in layers if i.resolved_by.startswith("module order")]
     if guessed and warn and method != "order":
         warnings.warn(f"initialize: torch.fx could not trace {type(model).__name__}; activations of "
@@ -445,4 +430,4 @@ def initialize(model: nn.Module, scheme: str | dict[str, Any] = "auto", *, gener
     if unresolved and warn:
         warnings.warn(f"initialize: could not find the activation after {len(unresolved)} layer(s); initialized "
                       f"as linear (gain 1): {', '.join(unresolved)}", stacklevel=2)
-    return InitReport(rows, scheme=name, unresolved=unresolved, skipped=skipped)
+    return InitReport(rows, scheme=name, unresolved=unresolved, skipped=skipped, gains=use_activation)

@@ -24,8 +24,9 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
+from .facts import SchemeFacts, register_scheme
 from .initialize import WEIGHTED, InitReport, LayerReport, resolve_layers
-from .schemes import inits, orthogonal_
+from .schemes import orthogonal_
 
 __all__ = ["lsuv_"]
 
@@ -34,6 +35,8 @@ class _Stop(Exception):
     pass
 
 
+@register_scheme("lsuv", "Mishkin & Matas (2015): orthonormal, then rescale each layer to unit output variance on a "
+                 "data batch (needs data=)", SchemeFacts(applies_to="model", needs_data=True))
 def lsuv_(model: nn.Module, data: torch.Tensor, *, tol: float = 0.1, max_iter: int = 10,
           generator: torch.Generator | None = None, zero_bias: bool = True,
           method: Literal["auto", "fx", "order"] = "auto") -> InitReport:
@@ -108,6 +111,3 @@ def lsuv_(model: nn.Module, data: torch.Tensor, *, tol: float = 0.1, max_iter: i
     unreached = [names[id(m)] for m in layers if m not in order]
     return InitReport(rows, scheme="lsuv", unresolved=[], skipped=unreached)
 
-
-inits.register("lsuv", lsuv_, description="Mishkin & Matas (2015): orthonormal, then rescale each layer to unit "
-               "output variance on a data batch (needs data=)", kind="model")

@@ -19,8 +19,8 @@ def test_exact_torch_gains_agree():
         ref = torch.nn.init.calculate_gain("leaky_relu", a)
         assert gain("leaky_relu", negative_slope=a) == pytest.approx(ref, abs=1e-12)
         assert calculate_gain("leaky_relu", a) == pytest.approx(ref, abs=1e-12)
-    for name in ("conv2d", "linear", "identity"):
-        assert calculate_gain(name) == torch.nn.init.calculate_gain(name if name != "identity" else "linear")
+    for name in ("conv2d", "linear"):
+        assert calculate_gain(name) == torch.nn.init.calculate_gain(name)
 
 
 def test_heuristic_gains_differ_and_are_documented():

@@ -32,15 +32,17 @@ def test_sequential_right_gain_and_fan():
     assert (rep[0].fan_in, rep[0].fan_out, rep[0].shape) == (300, 400, (400, 300))
 
 
-def test_gain_given_to_xavier_and_overridable():
+def test_xavier_means_torchs_by_default_and_auto_gain_is_opt_in():
     net = nn.Sequential(nn.Linear(200, 300), nn.ReLU(), nn.Linear(300, 5))
-    rep = initialize(net, "xavier_normal", generator=g())
-    assert rep[0].gain == pytest.approx(math.sqrt(2))
-    assert float(net[0].weight.detach().std()) == pytest.approx(math.sqrt(2) * math.sqrt(2 / 500), rel=0.05)
-    rep = initialize(net, {"name": "xavier_normal", "gain": 1.0}, generator=g())
-    assert rep[0].gain == 1.0 and float(net[0].weight.detach().std()) == pytest.approx(math.sqrt(2 / 500), rel=0.05)
-    rep = initialize(net, "xavier_normal", generator=g(), gains=False)
+    rep = initialize(net, "xavier_normal", generator=g())  # torch's: gain 1
+    assert [r.gain for r in rep] == [1.0, 1.0] and not rep.gains
     assert float(net[0].weight.detach().std()) == pytest.approx(math.sqrt(2 / 500), rel=0.05)
+    for how in ({"scheme": {"name": "xavier_normal", "gain": "auto"}}, {"scheme": "xavier_normal", "gains": True}):
+        rep = initialize(net, generator=g(), **how)
+        assert rep.gains and rep[0].gain == pytest.approx(math.sqrt(2)) and rep[1].gain == pytest.approx(1.0)
+        assert float(net[0].weight.detach().std()) == pytest.approx(math.sqrt(2) * math.sqrt(2 / 500), rel=0.05)
+    rep = initialize(net, {"name": "xavier_normal", "gain": 1.5}, generator=g(), gains=True)  # the config wins
+    assert [r.gain for r in rep] == [1.5, 1.5]
 
 
 def test_bias_options_and_torch_scheme():

@@ -2,6 +2,7 @@
 reproducibility, edge cases and errors."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -54,9 +55,10 @@ def test_ks_normal_schemes(shape):
     cases = [
         (lambda w: xavier_normal_(w, generator=gen(1)), math.sqrt(2 / (fi + fo))),
         (lambda w: xavier_normal_(w, gain=2.0, generator=gen(2)), 2 * math.sqrt(2 / (fi + fo))),
-        (lambda w: kaiming_normal_(w, "relu", generator=gen(3)), math.sqrt(2 / fi)),
-        (lambda w: kaiming_normal_(w, "relu", mode="fan_out", generator=gen(4)), math.sqrt(2 / fo)),
-        (lambda w: kaiming_normal_(w, "linear", generator=gen(5)), math.sqrt(1 / fi)),
+        (lambda w: kaiming_normal_(w, activation="relu", generator=gen(3)), math.sqrt(2 / fi)),
+        (lambda w: kaiming_normal_(w, mode="fan_out", generator=gen(4)), math.sqrt(2 / fo)),
+        (lambda w: kaiming_normal_(w, nonlinearity="linear", generator=gen(5)), math.sqrt(1 / fi)),
+        (lambda w: kaiming_normal_(w, activation="tanh", generator=gen(11)), gain("tanh") / math.sqrt(fi)),
         (lambda w: lecun_normal_(w, generator=gen(6)), math.sqrt(1 / fi)),
         (lambda w: normal_(w, std=0.01, generator=gen(7)), 0.01),
         (lambda w: variance_scaling_(w, 2.0, "fan_avg", generator=gen(8)), math.sqrt(2 / ((fi + fo) / 2))),
@@ -75,7 +77,7 @@ def test_ks_uniform_schemes(shape):
     cases = [
         (lambda w: legacy_uniform_(w, generator=gen(1)), 1 / math.sqrt(fi)),
         (lambda w: xavier_uniform_(w, generator=gen(2)), math.sqrt(6 / (fi + fo))),
-        (lambda w: kaiming_uniform_(w, "relu", generator=gen(3)), math.sqrt(6 / fi)),
+        (lambda w: kaiming_uniform_(w, generator=gen(3)), math.sqrt(6 / fi)),
         (lambda w: lecun_uniform_(w, generator=gen(4)), math.sqrt(3 / fi)),
         (lambda w: uniform_(w, -0.3, 0.3, generator=gen(5)), 0.3),
         (lambda w: variance_scaling_(w, 1.0, "fan_out", "uniform", generator=gen(6)), math.sqrt(3 / fo)),
@@ -95,7 +97,7 @@ def test_ks_truncated_normal():
 
 
 def test_ks_detects_wrong_variance():
-    w = kaiming_normal_(torch.empty(64, 128), "relu", generator=gen())
+    w = kaiming_normal_(torch.empty(64, 128), generator=gen())
     assert ks_p(w, stats.norm(0, 1.1 * math.sqrt(2 / 128)).cdf) < P_MIN  # a std wrong by 10% is caught
 
 
@@ -148,9 +150,11 @@ def test_agrees_with_torch_same_generator():
         pairs = [
             (xavier_uniform_(torch.empty(shape), generator=gen(1)), torch.nn.init.xavier_uniform_(torch.empty(shape), generator=gen(1))),
             (xavier_normal_(torch.empty(shape), 1.3, generator=gen(1)), torch.nn.init.xavier_normal_(torch.empty(shape), 1.3, generator=gen(1))),
-            (kaiming_normal_(torch.empty(shape), "relu", generator=gen(2)),
+            # the computed gain of ReLU / leaky ReLU equals torch's exact one
+            (kaiming_normal_(torch.empty(shape), activation="relu", generator=gen(2)),
              torch.nn.init.kaiming_normal_(torch.empty(shape), nonlinearity="relu", generator=gen(2))),
-            (kaiming_uniform_(torch.empty(shape), {"name": "leaky_relu", "negative_slope": 0.2}, mode="fan_out", generator=gen(3)),
+            (kaiming_uniform_(torch.empty(shape), activation={"name": "leaky_relu", "negative_slope": 0.2},
+                              mode="fan_out", generator=gen(3)),
              torch.nn.init.kaiming_uniform_(torch.empty(shape), a=0.2, mode="fan_out", generator=gen(3))),
         ]
         for a, b in pairs:
@@ -186,9 +190,16 @@ def test_one_dimensional_tensors_are_refused():
 
 
 def test_zero_size_tensor_is_returned_unchanged():
-    for fn in (legacy_uniform_, xavier_normal_, kaiming_normal_, orthogonal_, lecun_normal_):
+    for fn in (xavier_normal_, orthogonal_):  # as torch: no warning
         w = torch.empty(0, 5)
-        assert fn(w) is w
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert fn(w) is w
+    for fn in (legacy_uniform_, kaiming_normal_, kaiming_uniform_, lecun_normal_, lecun_uniform_, variance_scaling_,
+               auto_, critical_):  # torch's warning for Kaiming, and for initreg's fan-based schemes
+        w = torch.empty(0, 5)
+        with pytest.warns(UserWarning, match="Initializing zero-element tensors is a no-op"):
+            assert fn(w) is w
 
 
 def test_bad_mode_and_values():
@@ -196,10 +207,10 @@ def test_bad_mode_and_values():
         kaiming_normal_(torch.empty(3, 3), mode="fan_on")
     with pytest.raises(ConfigError, match=r"std must be >= 0.*std=-1"):
         normal_(torch.empty(3), std=-1)
-    with pytest.raises(ConfigError, match=r"need a < b; got a=1.0, b=0.0"):
+    with pytest.raises(ConfigError, match=r"need a <= b; got a=1.0, b=0.0"):
         uniform_(torch.empty(3), 1.0, 0.0)
-    with pytest.raises(ConfigError, match=r"gain must be > 0"):
-        xavier_normal_(torch.empty(3, 3), gain=0.0)
+    with pytest.raises(ConfigError, match=r"gain must be >= 0 and finite; got gain=-1.0"):
+        xavier_normal_(torch.empty(3, 3), gain=-1.0)
     with pytest.raises(ConfigError, match=r"distribution must be one of normal, uniform, truncated_normal"):
         variance_scaling_(torch.empty(3, 3), distribution="cauchy")
 
@@ -208,7 +219,7 @@ def test_unknown_scheme_lists_known():
     with pytest.raises(ConfigError, match=r"unknown init scheme 'kaiming'.*known: .*kaiming_normal.*xavier_uniform"):
         inits.get("kaiming")
     with pytest.raises(ConfigError, match=r"unknown activation 'relu6'.*known: .*relu"):
-        kaiming_normal_(torch.empty(3, 3), "relu6")
+        kaiming_normal_(torch.empty(3, 3), activation="relu6")
 
 
 def test_in_place_under_no_grad():
