@@ -18,8 +18,9 @@ initreg's extras are keyword-only:
 
 Two choices differ from torch: ``sparse_`` draws its zero positions from ``generator`` too
 (torch draws them from the global RNG, so with ``generator=None`` the two agree bit for bit,
-and with a generator only initreg's result is reproducible from it); non-finite parameters
-(NaN, ±inf) are refused instead of filling the tensor with NaN.
+and with a generator only initreg's result is reproducible from it); parameters that torch
+turns into a tensor of NaN or of zeros without a word — a non-finite mean, std or gain, a
+``sparsity`` outside [0, 1] — are refused.
 
 **initreg's own**: ``legacy_uniform_``, ``lecun_normal_``, ``lecun_uniform_``,
 ``variance_scaling_`` (and ``auto_``, ``critical_``, ``lsuv_`` in their modules).
