@@ -80,19 +80,27 @@ def inits_cmd() -> None:
     """
     import inspect
 
-    from ..init import inits
+    from ..init import inits, scheme_facts
 
     t = Table(title="init schemes (use as model.init: <name> or {name: ..., param: value})")
-    t.add_column("name", style="bold")
+    t.add_column("name", style="bold", no_wrap=True)
     t.add_column("what it does")
     t.add_column("parameters (defaults)")
+    t.add_column("torch", no_wrap=True)
+    t.add_column("activation")
+    t.add_column("bias")
     for name in inits.names():
         fn = inits.get(name)
-        params = ", ".join(f"{p.name}={p.default!r}" for p in inspect.signature(fn).parameters.values()
-                           if p.name not in ("tensor", "model", "data", "generator", "zero_bias", "method")
-                           and p.default is not inspect.Parameter.empty)
-        t.add_row(name, escape(inits.meta(name).get("description", "")), escape(params))
+        f = scheme_facts(name)
+        params = ", ".join(f"{p.name}={p.default!r}" if p.default is not inspect.Parameter.empty else p.name
+                           for p in inspect.signature(fn).parameters.values()
+                           if p.name not in ("tensor", "model", "data", "generator", "zero_bias", "method"))
+        uses = {"always": "always", "on_request": "gain: auto", "never": "-"}[f.activation]
+        t.add_row(name, escape(inits.meta(name).get("description", "") + (" (needs data=)" if f.needs_data else "")),
+                  escape(params), f.torch_name or "-", uses, f.bias)
     console.print(t)
+    console.print("torch: the torch.nn.init function it equals; activation: whether the activation after each layer "
+                  "sets the gain (always, or on request with gain: auto / initreg init --gain)", markup=False)
 
 
 @app.command("init")
@@ -104,6 +112,9 @@ def init_cmd(
     input_shape: str = typer.Option("784", "--input-shape", help="Input shape, e.g. 784 or 1,28,28."),
     outputs: int = typer.Option(10, "--outputs", help="Number of outputs."),
     seed: int = typer.Option(0, "--seed", help="Init seed."),
+    gain: bool = typer.Option(False, "--gain/--no-gain", help="Give the scheme the gain computed for the activation "
+                              "after each layer (gain: auto; xavier_*, kaiming_*, orthogonal). Default: the scheme "
+                              "as torch defines it."),
 ) -> None:
     """Build a model, initialize it with a scheme and print the per-layer report (shape, fans,
     activation found, gain, resulting std) and the mean-field predicted variances.
@@ -112,7 +123,7 @@ def init_cmd(
     """
     import torch
 
-    from ..init import initialize, model_variances
+    from ..init import initialize, model_variances, scheme_facts
     from ..models import build_model
 
     try:
@@ -122,8 +133,9 @@ def init_cmd(
     cfg = {"name": model, **_parse_params(set_, "--set"), "init": "torch"}
     net = build_model(cfg, shape, outputs, seed=seed)
     scfg = {"name": scheme, **_parse_params(param, "--param")}
-    data = torch.randn(256, *shape, generator=torch.Generator().manual_seed(seed + 1)) if scheme == "lsuv" else None
-    rep = initialize(net, scfg, generator=torch.Generator().manual_seed(seed), data=data)
+    needs_data = scheme_facts(scheme).needs_data
+    data = torch.randn(256, *shape, generator=torch.Generator().manual_seed(seed + 1)) if needs_data else None
+    rep = initialize(net, scfg, generator=torch.Generator().manual_seed(seed), data=data, gains=gain)
     t = Table(title=f"{model} initialized with {scheme}")
     for col in ("layer", "kind", "shape", "fan_in", "fan_out", "activation", "found by", "gain", "std", "bias"):
         t.add_column(col)
@@ -132,6 +144,7 @@ def init_cmd(
                   escape(r.resolved_by),
                   "" if r.gain is None else f"{r.gain:.4f}", f"{r.std:.4g}", r.bias)
     console.print(t)
+    console.print(rep.describe_gains(), markup=False, highlight=False, soft_wrap=True)
     if rep.unresolved:
         console.print(f"[yellow]unresolved (initialized as linear):[/] {', '.join(rep.unresolved)}")
     try:

@@ -72,12 +72,13 @@ def build_from_factory(spec: str, input_shape: tuple[int, ...], num_outputs: int
     return model
 
 
-def _apply_init(net, scheme: Any, seed: int, gain: bool) -> None:
+def _apply_init(net, scheme: Any, seed: int, gain: bool):
+    """`initialize` with ``gains=gain``; the per-layer report."""
     import torch
 
     from ..init import initialize
 
-    initialize(net, scheme, generator=torch.Generator().manual_seed(seed), gains=gain, warn=False)
+    return initialize(net, scheme, generator=torch.Generator().manual_seed(seed), gains=gain, warn=False)
 
 
 @app.command("probe")
@@ -100,8 +101,9 @@ def probe_cmd(
     json_path: Path | None = typer.Option(None, "--json", help="Write the full report as JSON here."),
     figure: Path | None = typer.Option(Path("probe.png"), "--figure", help="Forward/backward variance per layer, measured vs theory."),
     no_figure: bool = typer.Option(False, "--no-figure", help="Do not write the figure."),
-    gain: bool = typer.Option(True, "--gain/--no-gain", help="Let --init use the gain of the activation after each layer "
-                              "(initreg.init.initialize); --no-gain applies the bare scheme (e.g. Xavier as Glorot wrote it)."),
+    gain: bool = typer.Option(False, "--gain/--no-gain", help="Give --init the gain computed for the activation after "
+                              "each layer (gain: auto; xavier_*, kaiming_*, orthogonal). Default: the scheme as torch "
+                              "defines it (Xavier gain 1; Kaiming a=0, leaky_relu)."),
     wide: bool = typer.Option(False, "--wide", help="More columns: output std, gradient RMS, weight-gradient ratio."),
 ) -> None:
     """Probe how signals and gradients propagate through a model at init, layer by layer.
@@ -127,6 +129,9 @@ def probe_cmd(
     d = load_data({"name": data, "flatten": auto_flat if flatten is None else flatten,
                    **({"data_dir": str(data_dir)} if data_dir else {})})
     init_cfg = _parse_value(init) if init is not None else None
+    if gain and init_cfg is None:
+        raise ConfigError("--gain sets the gain of --init's scheme: give --init too (e.g. --init xavier_normal --gain)")
+    init_rep = None
     if module is not None:
         if any(v is not None for v in (depth, width, activation)) or set_:
             raise ConfigError("--depth/--width/--activation/--set configure a registered --model; with --module, build the model in your factory")
@@ -134,7 +139,7 @@ def probe_cmd(
             torch.manual_seed(seed)
             net = build_from_factory(module, d.input_shape, d.num_outputs, fn=factory)
         if init_cfg is not None:
-            _apply_init(net, init_cfg, seed, gain)
+            init_rep = _apply_init(net, init_cfg, seed, gain)
         what = module
     else:
         cfg: dict[str, Any] = {"name": model}
@@ -146,13 +151,14 @@ def probe_cmd(
                 raise ConfigError(f"--set expects key=value (e.g. norm=batch); got {item!r}")
             k, _, v = item.partition("=")
             cfg[k.strip().removeprefix("model.")] = _parse_value(v)
-        net = build_model({**cfg, **({"init": init_cfg} if init_cfg is not None and gain else {})},
+        # --init is applied after the build with the same seeded generator that build_model would use
+        net = build_model({**cfg, **({"init": "torch"} if init_cfg is not None else {})},
                           d.input_shape, d.num_outputs, seed=seed)
         if init_cfg is not None:
+            init_rep = _apply_init(net, init_cfg, seed, gain)
             cfg["init"] = init_cfg
-            if not gain:
-                _apply_init(net, init_cfg, seed, gain)
-                cfg["gain"] = False
+            if gain:
+                cfg["gain"] = "auto"
         what = ", ".join(f"{k}={v}" for k, v in cfg.items())
     gen = torch.Generator().manual_seed(seed)
     idx = torch.randperm(len(d.x_train), generator=gen)[:batch_size]
@@ -166,6 +172,9 @@ def probe_cmd(
         raise ConfigError(f"the model failed on a batch of shape {tuple(x.shape)}: {str(e).splitlines()[0]}") from None
     rep.meta.update({"model": what, "data": d.describe(), "batch_size": len(x), "seed": seed, "label": module or model})
     console.print(f"[bold]{what}[/] on {len(x)} examples of {d.describe()}", highlight=False)
+    if init_rep is not None:
+        rep.meta["init"] = init_rep.describe_gains()
+        console.print(rep.meta["init"], markup=False, highlight=False, soft_wrap=True)
     if not console.is_terminal:
         console.width = max(console.width, 160 if wide else 120)  # a file gets the whole table
     console.print(rep.table(wide=wide))

@@ -142,6 +142,36 @@ class InitReport(list):
             lines.append("skipped (not Linear/Conv): " + ", ".join(self.skipped))
         return "\n".join(lines)
 
+    def describe_gains(self) -> str:
+        """One line: which gain the layers got and where it came from.
+
+        >>> net = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 2))
+        >>> initialize(net, "xavier_normal").describe_gains()
+        "init: xavier_normal, gain per layer 1 x2 (torch's default gain; gain: auto computes it from the activation after each layer)"
+        >>> initialize(net, {"name": "xavier_normal", "gain": "auto"}).describe_gains()
+        'init: xavier_normal, gain per layer 1.414 (relu) x1, 1 (identity) x1 (gain: auto, computed from the activation after each layer)'
+        """
+        facts = scheme_facts(self.scheme)
+        runs: list[list[Any]] = []  # [gain, activation, count], consecutive layers merged
+        for r in self:
+            key = [None if r.gain is None else round(r.gain, 4), r.activation if self.gains else None]
+            if runs and runs[-1][:2] == key:
+                runs[-1][2] += 1
+            else:
+                runs.append([*key, 1])
+        if all(g is None for g, _, _ in runs):
+            return f"init: {self.scheme} (no gain)"
+        parts = ", ".join(f"{'-' if g is None else f'{g:.4g}'}{f' ({a})' if a else ''} x{n}" for g, a, n in runs)
+        if self.gains and facts.activation == "on_request":
+            how = "gain: auto, computed from the activation after each layer"
+        elif self.gains:
+            how = "set by the activation after each layer"
+        elif facts.activation == "on_request":
+            how = "torch's default gain; gain: auto computes it from the activation after each layer"
+        else:
+            how = "as configured"
+        return f"init: {self.scheme}, gain per layer {parts} ({how})"
+
     def __str__(self) -> str:
         return self.table()
 

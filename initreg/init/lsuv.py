@@ -36,7 +36,7 @@ class _Stop(Exception):
 
 
 @register_scheme("lsuv", "Mishkin & Matas (2015): orthonormal, then rescale each layer to unit output variance on a "
-                 "data batch (needs data=)", SchemeFacts(applies_to="model", needs_data=True))
+                 "data batch", SchemeFacts(applies_to="model", needs_data=True))
 def lsuv_(model: nn.Module, data: torch.Tensor, *, tol: float = 0.1, max_iter: int = 10,
           generator: torch.Generator | None = None, zero_bias: bool = True,
           method: Literal["auto", "fx", "order"] = "auto") -> InitReport:

@@ -23,12 +23,19 @@ def build_model(config: str | Mapping[str, Any], input_shape: tuple[int, ...], n
     """Build the registered model ``config["name"]`` for inputs of ``input_shape``.
 
     ``config["init"]`` names an init scheme (`initreg.init`), or ``"torch"`` for PyTorch's
-    own default. ``seed`` makes the initial weights reproducible without touching the global RNG
+    own default. Names shared with ``torch.nn.init`` mean torch's function with torch's
+    defaults (``init: xavier_normal`` is gain 1, ``init: kaiming_normal`` is ``a=0``,
+    ``leaky_relu``); ``init: {name: xavier_normal, gain: auto}`` gives each layer the gain
+    computed for the activation after it (`initreg.init.initialize`). ``seed`` makes the initial weights reproducible without touching the global RNG
     (the build runs under ``torch.random.fork_rng``).
 
     >>> m = build_model({"name": "mlp", "depth": 1, "width": 8}, (4,), 3, seed=0)
     >>> m(torch.zeros(2, 4)).shape
     torch.Size([2, 3])
+    >>> m = build_model({"name": "mlp", "depth": 1, "width": 400, "activation": "relu",
+    ...                  "init": {"name": "xavier_normal", "gain": "auto"}}, (400,), 3, seed=0)
+    >>> round(float(m[1].weight.detach().std()) * (800 / 2) ** 0.5, 1)  # gain sqrt(2) before the ReLU
+    1.4
     """
     if isinstance(config, str):
         config = {"name": config}
