@@ -71,7 +71,7 @@ import torch
 
 from ..errors import ConfigError
 from ..registry import validate_params
-from .facts import SchemeFacts, inits, register_scheme, scheme_facts
+from .facts import SchemeFacts, inits, register_scheme, scheme_facts, schemes_with
 from .fan import FAN_MODES, fan, fan_in_and_fan_out
 from .gain import Nonlinearity, calculate_gain
 from .gain import gain as activation_gain
@@ -98,6 +98,7 @@ __all__ = [
     "variance_scaling_",
     "weight_variance",
     "kaiming_std",
+    "resolve_gain_request",
     "check_tensor",
     "warn_zero_element",
 ]
@@ -703,8 +704,6 @@ def resolve_gain_request(name: str, params: dict[str, Any], gains: bool) -> tupl
     p = dict(params)
     if p.get("gain") == "auto":
         if facts.activation != "on_request":
-            from .facts import schemes_with
-
             raise ConfigError(f"init scheme {name!r}: gain: auto needs a scheme whose gain can be computed from the "
                               f"activation; those are: {', '.join(schemes_with(activation='on_request'))}")
         del p["gain"]
