@@ -201,7 +201,7 @@ class ImageAugment(Callback):
         return augment_images(_view(x, shape, 3, "augment"), **self.kw, generator=generator).reshape(x.shape)
 
     def on_batch(self, state: TrainState, x: torch.Tensor, y: torch.Tensor):
-        return self(x, generator=state.generator, image_shape=self.image_shape or state.data.meta.get("image_shape")), y
+        return self(x, generator=state.generator_for(self), image_shape=self.image_shape or state.data.meta.get("image_shape")), y
 
 
 class SignalAugment(Callback):
@@ -226,7 +226,7 @@ class SignalAugment(Callback):
         return augment_signals(_view(x, shape, 2, "augment_1d"), **self.kw, generator=generator).reshape(x.shape)
 
     def on_batch(self, state: TrainState, x: torch.Tensor, y: torch.Tensor):
-        return self(x, generator=state.generator, signal_shape=self.signal_shape or state.data.meta.get("image_shape")), y
+        return self(x, generator=state.generator_for(self), signal_shape=self.signal_shape or state.data.meta.get("image_shape")), y
 
 
 regularizers.register("augment", ImageAugment)

@@ -138,17 +138,13 @@ class Distill(Callback):
             self._all = torch.cat([self._teacher(x[i:i + bs]) for i in range(0, len(x), bs)])
 
     def on_epoch_start(self, state: TrainState) -> None:
-        if self._all is not None:  # the permutation `fit` is about to draw: same generator state
-            g = torch.Generator().set_state(state.generator.get_state())
-            self._perm = torch.randperm(len(state.data.x_train), generator=g)
-            self._batch = 0
+        # kept for subclasses that index the epoch's order themselves (the lab's transfer-set claim)
+        self._perm, self._batch = state.epoch_order, 0
 
     def _lookup(self, state: TrainState, x: torch.Tensor) -> torch.Tensor | None:
-        if self._all is None or self._perm is None:
+        idx = state.batch_index  # the rows of x_train `fit` sliced this batch from
+        if self._all is None or idx is None:
             return None
-        bs = min(state.config.batch_size, len(state.data.x_train))
-        idx = self._perm[self._batch * bs:self._batch * bs + len(x)]
-        self._batch += 1
         if len(idx) == len(x) and torch.equal(state.data.x_train[idx], x):
             return self._all[idx]
         return None

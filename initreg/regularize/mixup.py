@@ -172,7 +172,7 @@ class _BatchCallback(Callback):
         self.p, self.image_shape = p, image_shape
 
     def _apply(self, state: TrainState) -> bool:
-        return self.p >= 1.0 or float(torch.rand((), generator=state.generator)) < self.p
+        return self.p >= 1.0 or float(torch.rand((), generator=state.generator_for(self))) < self.p
 
     @staticmethod
     def _num_classes(state: TrainState) -> int:
@@ -204,7 +204,7 @@ class Mixup(_BatchCallback):
         k = self._num_classes(state)
         if not self._apply(state):
             return x, y
-        xm, ym, _ = mixup(x, y, self.alpha, num_classes=k, per_example=self.per_example, generator=state.generator)
+        xm, ym, _ = mixup(x, y, self.alpha, num_classes=k, per_example=self.per_example, generator=state.generator_for(self))
         return xm, ym
 
 
@@ -235,7 +235,7 @@ class CutMix(_BatchCallback):
         shape = list(x.shape[1:]) if x.ndim in (3, 4) else list(self.image_shape or state.data.meta.get("image_shape", ()))
         if math.prod(shape) != math.prod(x.shape[1:]) or len(shape) not in (2, 3):
             raise ConfigError(f"cutmix: cannot view inputs {tuple(x.shape[1:])} as an image; got image_shape={shape}")
-        xm, ym, _ = cutmix(x.reshape(len(x), *shape), y, self.alpha, num_classes=k, generator=state.generator)
+        xm, ym, _ = cutmix(x.reshape(len(x), *shape), y, self.alpha, num_classes=k, generator=state.generator_for(self))
         return xm.reshape(x.shape), ym
 
 

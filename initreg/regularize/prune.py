@@ -315,7 +315,7 @@ class Prune(Callback):
     def _maybe_prune(self, state: TrainState) -> None:
         due = state.epoch >= self.start and (state.epoch - self.start) % self.every == 0
         if due and self.done < len(self.targets):
-            prune_(state.model, self.targets[self.done], self.criterion, generator=state.generator)
+            prune_(state.model, self.targets[self.done], self.criterion, generator=state.generator_for(self))
             self.done += 1
 
     def on_fit_start(self, state: TrainState) -> None:

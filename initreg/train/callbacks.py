@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from .streams import stream
+
 if TYPE_CHECKING:
     from ..data import Splits
     from .config import TrainConfig
@@ -35,7 +37,7 @@ class TrainState:
     config: TrainConfig
     data: Splits
     history: History
-    generator: torch.Generator  # the run's generator: use it for any randomness a callback adds
+    generator: torch.Generator  # the callbacks' shared stream (not the batch order); prefer `generator_for`
     epoch: int = 0  # epochs completed
     step: int = 0  # optimizer steps completed
     total_steps: int = 0
@@ -45,6 +47,19 @@ class TrainState:
     stop_reason: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # scratch space shared between callbacks
     scaler: Any = None  # fp16's GradScaler: gradients seen during backward are multiplied by its scale
+    seed: int = 0  # the run's seed: every stream derives from it (`initreg.train.streams`)
+    epoch_order: torch.Tensor | None = None  # this epoch's permutation of the rows of ``data.x_train``
+    batch_index: torch.Tensor | None = None  # rows of ``data.x_train`` in the current batch (before on_batch)
+    streams: dict[int, torch.Generator] = field(default_factory=dict, repr=False)  # id(callback) -> its stream
+
+    def generator_for(self, callback: object) -> torch.Generator:
+        """The callback's own random stream, derived from the run's seed and the callback's
+        class and position among callbacks of its class (`initreg.train.streams`): what it draws
+        moves neither the batch order nor any other callback's draws."""
+        g = self.streams.get(id(callback))
+        if g is None:  # a callback `fit` was not given (e.g. one called by another callback)
+            g = self.streams[id(callback)] = stream(self.seed, f"callback:{type(callback).__qualname__}@{len(self.streams)}")
+        return g
 
 
 class Callback:

@@ -25,6 +25,7 @@ from .callbacks import Callback, TrainState, overridden
 from .config import TrainConfig
 from .device import autocast, make_scaler, resolve_device, warn_if_slow
 from .history import History
+from .streams import CALLBACKS, DATA_ORDER, MODEL_NOISE, callback_stream_names, stream, stream_seed
 
 __all__ = ["fit", "evaluate", "make_optimizer", "make_scheduler", "loss_function", "eval_loss_function", "as_train_config"]
 
@@ -176,9 +177,11 @@ def fit(model: nn.Module | Sequence[nn.Module], data: Splits, config: TrainConfi
     still the first bad one, but the steps in between were taken).
 
     Reproducible: the same model weights, data, config and seed give the identical history
-    on CPU (shuffling uses a generator seeded by ``config.seed``; dropout draws from torch's
-    global RNG inside ``torch.random.fork_rng``, seeded the same way, so the caller's global
-    RNG state is left untouched).
+    on CPU. Randomness comes from separate streams derived from ``config.seed``
+    (`initreg.train.streams`): the batch order from ``"data-order"``; dropout from torch's
+    global RNG inside ``torch.random.fork_rng``, seeded from ``"model-noise"`` (the caller's
+    global RNG state is left untouched); each callback from its own stream
+    (`TrainState.generator_for`) — so a stochastic callback never moves the batch order.
 
     A non-finite loss stops the run: ``history.diverged`` is set with the step, and `fit`
     returns normally so sweeps and the lab keep going.
@@ -214,7 +217,7 @@ def fit(model: nn.Module | Sequence[nn.Module], data: Splits, config: TrainConfi
     eval_loss_fn = eval_loss_function(cfg, data.task)
     opt = make_optimizer(model, cfg)
     sched = make_scheduler(opt, cfg, total, steps_per_epoch)
-    gen = torch.Generator().manual_seed(cfg.seed)
+    gen = stream(cfg.seed, DATA_ORDER)  # the batch order: no callback draws from it
     amp = autocast(cfg.precision, dev)
     warn_if_slow(cfg.precision, dev)
     scaler = make_scaler(cfg.precision, dev)
@@ -225,7 +228,8 @@ def fit(model: nn.Module | Sequence[nn.Module], data: Splits, config: TrainConfi
     run_correct_t = torch.zeros((), dtype=torch.long, device=dev)
     hist = History()
     state = TrainState(model=model, optimizer=opt, scheduler=sched, config=cfg, data=data, history=hist,
-                       generator=gen, total_steps=total, scaler=scaler)
+                       generator=stream(cfg.seed, CALLBACKS), total_steps=total, scaler=scaler, seed=cfg.seed,
+                       streams={id(cb): stream(cfg.seed, name) for cb, name in zip(cbs, callback_stream_names(cbs))})
     progress = _Progress(cfg.progress, total, f"train {type(model).__name__}")
     t0 = time.perf_counter()
     run_loss, run_correct, run_count = 0.0, 0, 0
@@ -269,18 +273,19 @@ def fit(model: nn.Module | Sequence[nn.Module], data: Splits, config: TrainConfi
         run_loss, run_correct, run_count = 0.0, 0, 0
 
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(cfg.seed)
+        torch.manual_seed(stream_seed(cfg.seed, MODEL_NOISE))
         model.train()
         for cb in hooks["on_fit_start"]:
             cb.on_fit_start(state)
         try:
             while state.step < total and not state.stop:
+                perm = state.epoch_order = torch.randperm(n, generator=gen)
                 for cb in hooks["on_epoch_start"]:
                     cb.on_epoch_start(state)
-                perm = torch.randperm(n, generator=gen)
                 xs, ys = x[perm], y[perm]
                 for i in range(steps_per_epoch):
                     xb, yb = xs[i * bs:(i + 1) * bs], ys[i * bs:(i + 1) * bs]
+                    state.batch_index = perm[i * bs:(i + 1) * bs]
                     for cb in hooks["on_batch"]:
                         xb, yb = cb.on_batch(state, xb, yb)
                     with amp:

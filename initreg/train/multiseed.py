@@ -8,9 +8,9 @@ optimizer updates into one, so K seeds cost little more than one (measured in
 ``bench/bench_seeds.py``: ≈3× for 16 seeds of MNIST-1D's 40-100-100-10 MLP).
 
 Results equal K separate `fit` runs with the same seeds up to float rounding (the batched
-matmul sums in a different order): copy ``k`` shuffles with its own generator seeded
-``seeds[k]`` and draws its dropout masks from a generator seeded ``seeds[k]`` in the same
-order as a separate run draws them from the global RNG. The losses of the copies are
+matmul sums in a different order): copy ``k`` shuffles with the ``"data-order"`` stream of
+``seeds[k]`` and draws its dropout masks from its ``"model-noise"`` stream in the same order
+as a separate run draws them from the global RNG (`initreg.train.streams`). The losses of the copies are
 summed, so each copy's gradient is its own; gradient clipping is per copy.
 
 What can be vectorized: a ``Sequential`` of ``Flatten``, ``Linear``, `LowRankLinear`,
@@ -48,6 +48,7 @@ from .callbacks import Callback
 from .config import TrainConfig
 from .device import autocast, make_scaler, resolve_device, warn_if_slow
 from .history import History
+from .streams import DATA_ORDER, MODEL_NOISE, stream
 
 __all__ = ["SeedsResult", "StackedSequential", "fit_seeds", "run_seeds", "train_seeds", "vectorize_reason"]
 
@@ -318,8 +319,8 @@ def fit_seeds(models: nn.Module | Sequence[nn.Module], data: Splits, config: Tra
         data = data.to(dev)
     K = len(models)
     net = StackedSequential(models).to(dev)
-    gens = [torch.Generator().manual_seed(s) for s in seeds]  # shuffling (CPU, like fit)
-    dgens = [torch.Generator(device=dev).manual_seed(s) for s in seeds]  # dropout masks
+    gens = [stream(s, DATA_ORDER) for s in seeds]  # shuffling (CPU, like fit)
+    dgens = [stream(s, MODEL_NOISE, device=dev) for s in seeds]  # dropout masks (fit: the global RNG, same seed)
     net.generators = dgens
     x, y = data.x_train, data.y_train
     n = len(x)
