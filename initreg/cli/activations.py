@@ -36,7 +36,8 @@ def activations_cmd(
     """
     import math
 
-    from ..nn.activations import activation_info, activations_table
+    from ..nn.activation_table import activations_table
+    from ..nn.activations import activation_info
 
     t = Table(title="activations (use as model.activation; gains: 1/sqrt(E\\[f(z)^2]), 1/sqrt(E\\[f'(z)^2]), z~N(0,1))")
     for col in ("name", "f(x)", "f'(x)", "range", "lecture's range", "zero-centred", "gain fwd", "gain bwd"):

@@ -47,6 +47,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ConfigError
+from ..nn.activations import TRANSPARENT as _TRANSPARENT
 from ..nn.activations import activation_of_module
 from ..registry import validate_params
 from .facts import SchemeFacts, inits, register_scheme, scheme_facts
@@ -58,11 +59,6 @@ __all__ = ["LayerInfo", "LayerReport", "InitReport", "resolve_layers", "initiali
            "WEIGHTED"]
 
 WEIGHTED = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
-_TRANSPARENT = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout, nn.BatchNorm1d, nn.BatchNorm2d,
-                nn.BatchNorm3d, nn.LayerNorm, nn.GroupNorm, nn.InstanceNorm1d, nn.InstanceNorm2d, nn.InstanceNorm3d,
-                nn.Flatten, nn.Unflatten, nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d, nn.AvgPool1d, nn.AvgPool2d,
-                nn.AvgPool3d, nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d, nn.AdaptiveMaxPool1d,
-                nn.AdaptiveMaxPool2d, nn.AdaptiveMaxPool3d)
 _FN_ACT: dict[Any, str] = {F.relu: "relu", torch.relu: "relu", torch.tanh: "tanh", F.tanh: "tanh",
                            torch.sigmoid: "sigmoid", F.sigmoid: "sigmoid", F.gelu: "gelu", F.silu: "silu",
                            F.selu: "selu", torch.selu: "selu", F.mish: "mish", F.softplus: "softplus",

@@ -44,6 +44,7 @@ from torch import nn
 
 from ..errors import ConfigError
 from ..registry import Registry
+from .dropout import is_dropout
 
 __all__ = [
     "Activation",
@@ -53,7 +54,11 @@ __all__ = [
     "activation_info",
     "activation_function",
     "activation_of_module",
-    "activations_table",
+    "activation_bounds",
+    "is_activation",
+    "is_rectifier",
+    "is_transparent",
+    "TRANSPARENT",
     "make_activation",
     "SELU_ALPHA",
     "SELU_SCALE",
@@ -355,25 +360,76 @@ def activation_of_module(m: nn.Module) -> dict[str, Any] | None:
     return None
 
 
-def activations_table() -> list[dict[str, Any]]:
-    """One row per activation (aliases skipped): name, formula, derivative, range, gains."""
-    from ..init.gain import gain
+# ---- modules: which one is an activation, its bounds, and what passes the signal on -----------
+# The one place that classifies modules; the probe, the activity penalty and `initialize` use it.
 
-    rows = []
-    seen: set[int] = set()
-    for name in activations.names():
-        info = _INFO[name]
-        if id(info) in seen or name != info.name:
-            continue
-        seen.add(id(info))
-        fwd = gain(name, mode="forward")
-        try:
-            bwd = gain(name, mode="backward")
-        except ConfigError:
-            bwd = math.inf
-        rows.append({"name": name, "formula": info.formula, "derivative": info.derivative,
-                     "formula_text": info.plain[0], "derivative_text": info.plain[1],
-                     "range": info.range.describe(**info.params), "lecture_range": info.lecture_range or "",
-                     "zero_centred": info.zero_centred, "gain_forward": fwd, "gain_backward": bwd,
-                     "params": dict(info.params), "note": info.note})
-    return rows
+_NOT_ACTIVATIONS = (nn.Softmax, nn.Softmin, nn.LogSoftmax, nn.Softmax2d, nn.MultiheadAttention, nn.GLU, nn.Threshold)
+_RECTIFIERS = (nn.ReLU, nn.ReLU6)  # exactly zero on a half-line: dead units are well defined
+
+TRANSPARENT: tuple[type[nn.Module], ...] = (
+    nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout, nn.BatchNorm1d, nn.BatchNorm2d,
+    nn.BatchNorm3d, nn.LayerNorm, nn.GroupNorm, nn.InstanceNorm1d, nn.InstanceNorm2d, nn.InstanceNorm3d,
+    nn.Flatten, nn.Unflatten, nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d, nn.AvgPool1d, nn.AvgPool2d,
+    nn.AvgPool3d, nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d, nn.AdaptiveMaxPool1d,
+    nn.AdaptiveMaxPool2d, nn.AdaptiveMaxPool3d)
+"""Modules that pass the signal on without changing which activation comes next: dropout,
+norm layers, pooling, flatten (`is_transparent` adds `initreg.nn.Dropout`)."""
+
+
+def is_activation(m: nn.Module) -> bool:
+    """An elementwise activation module: a registered one (`activation_of_module`), this
+    package's `BinaryStep`, or any of torch's ``torch.nn.modules.activation`` except the
+    softmax-like and gated ones. Dropout, norm layers and pooling are not activations.
+
+    >>> is_activation(nn.ReLU()), is_activation(nn.Hardtanh()), is_activation(nn.Softmax(1))
+    (True, True, False)
+    >>> from initreg.nn import Dropout
+    >>> is_activation(Dropout(0.5)), is_activation(nn.Dropout(0.5))
+    (False, False)
+    """
+    if isinstance(m, _NOT_ACTIVATIONS):
+        return False
+    return (isinstance(m, BinaryStep) or activation_of_module(m) is not None and not isinstance(m, nn.Identity)
+            or type(m).__module__ == "torch.nn.modules.activation")
+
+
+def is_rectifier(m: nn.Module) -> bool:
+    """ReLU / ReLU6: exactly zero on a half-line, so a unit that is zero on every example is *dead*."""
+    return isinstance(m, _RECTIFIERS)
+
+
+def activation_bounds(m: nn.Module) -> tuple[float, float] | None:
+    """``(lo, hi)`` of a bounded activation module, else None: from the table's `Range` for a
+    registered activation (sigmoid, tanh), and for torch's bounded modules it does not register
+    (Hardtanh, ReLU6, Softsign, Hardsigmoid); a module may declare ``bounds = (lo, hi)`` itself.
+
+    >>> activation_bounds(nn.Tanh()), activation_bounds(nn.ReLU6()), activation_bounds(nn.ReLU())
+    ((-1.0, 1.0), (0.0, 6.0), None)
+    """
+    if isinstance(m, nn.Hardtanh):  # includes ReLU6
+        return float(m.min_val), float(m.max_val)
+    if isinstance(m, nn.Softsign):
+        return -1.0, 1.0
+    if isinstance(m, nn.Hardsigmoid):
+        return 0.0, 1.0
+    cfg = activation_of_module(m)
+    if cfg is not None:
+        info = _INFO[cfg["name"]]
+        if info.range.values is None:
+            lo, hi = info.range.bounds(**{k: v for k, v in cfg.items() if k != "name"})
+            return (lo, hi) if math.isfinite(lo) and math.isfinite(hi) else None
+        return None
+    b = getattr(m, "bounds", None)
+    if isinstance(b, tuple) and len(b) == 2 and all(isinstance(v, (int, float)) and math.isfinite(v) for v in b):
+        return float(b[0]), float(b[1])
+    return None
+
+
+def is_transparent(m: nn.Module) -> bool:
+    """A module in `TRANSPARENT`, any torch dropout, or `initreg.nn.Dropout`.
+
+    >>> from initreg.nn import Dropout
+    >>> is_transparent(Dropout(0.5)), is_transparent(nn.LayerNorm(4)), is_transparent(nn.ReLU())
+    (True, True, False)
+    """
+    return isinstance(m, TRANSPARENT) or is_dropout(m)

@@ -14,8 +14,9 @@ a verdict per layer and overall (healthy / vanishing / exploding / saturated / d
 input–output Jacobian.
 """
 
+from ..nn.activations import activation_bounds, is_activation
 from .callback import ProbeCallback
-from .core import Probe, activation_bounds, is_activation, probe, weight_layers
+from .core import Probe, probe, weight_layers
 from .figure import plot_profile
 from .jacobian import jacobian_singular_values
 from .report import LayerStats, ProbeReport

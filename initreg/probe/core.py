@@ -44,37 +44,12 @@ import torch
 from torch import Tensor, nn
 
 from ..errors import ConfigError
+from ..init.fan import fan_in_and_fan_out
+from ..nn.activations import activation_bounds, is_activation, is_rectifier
 from .report import LayerStats, ProbeReport
 from .verdict import Thresholds, layer_verdict, overall_verdict
 
-__all__ = ["Probe", "Snapshot", "probe", "activation_bounds", "batch_sums", "is_activation", "moments", "weight_layers"]
-
-_NOT_ACTIVATIONS = (nn.Softmax, nn.Softmin, nn.LogSoftmax, nn.Softmax2d, nn.MultiheadAttention, nn.GLU,
-                    nn.Threshold)
-_RECTIFIERS = (nn.ReLU, nn.ReLU6)  # exactly zero on a half-line: dead units are well defined
-
-
-def is_activation(m: nn.Module) -> bool:
-    """An elementwise activation module: torch's (except softmax-like ones) or initreg's."""
-    mod = type(m).__module__
-    if isinstance(m, _NOT_ACTIVATIONS):
-        return False
-    return mod == "torch.nn.modules.activation" or mod.startswith("initreg.nn")
-
-
-def activation_bounds(m: nn.Module) -> tuple[float, float] | None:
-    """``(lo, hi)`` of a bounded activation (tanh, sigmoid, softsign, hardtanh, …), else None."""
-    if isinstance(m, nn.Hardtanh):  # includes ReLU6
-        return float(m.min_val), float(m.max_val)
-    if isinstance(m, (nn.Tanh, nn.Softsign)):
-        return -1.0, 1.0
-    if isinstance(m, (nn.Sigmoid, nn.Hardsigmoid)):
-        return 0.0, 1.0
-    b = getattr(m, "bounds", None)  # an initreg activation may declare its range
-    if isinstance(b, tuple) and len(b) == 2 and all(math.isfinite(v) for v in b):
-        return float(b[0]), float(b[1])
-    return None
-
+__all__ = ["Probe", "Snapshot", "probe", "batch_sums", "moments", "weight_layers"]
 
 def weight_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
     """``(name, module)`` of every module owning a ``weight`` parameter with ≥ 2 dims."""
@@ -91,11 +66,8 @@ def _unit_dim(m: nn.Module) -> int:
 
 
 def _fans(w: Tensor, m: nn.Module) -> tuple[int, int]:
-    """torch's fan convention for a weight shaped ``(out, in, *kernel)``."""
-    rf = math.prod(w.shape[2:]) if w.ndim > 2 else 1
-    if isinstance(m, nn.Embedding):
-        return 1, w.shape[1]
-    return w.shape[1] * rf, w.shape[0] * rf
+    """torch's fan convention (`initreg.init.fan`); an embedding row feeds one output each."""
+    return (1, w.shape[1]) if isinstance(m, nn.Embedding) else fan_in_and_fan_out(w)
 
 
 class _Site:
@@ -254,7 +226,7 @@ class Probe:
         self._act_kind: dict[int, tuple] = {}
         for a in self._acts:
             b = activation_bounds(a)
-            if isinstance(a, _RECTIFIERS):
+            if is_rectifier(a):
                 self._act_kind[id(a)] = ("dead", b)
             elif b is not None:
                 self._act_kind[id(a)] = ("sat", b)

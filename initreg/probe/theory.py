@@ -41,6 +41,7 @@ import torch
 
 from ..init.gain import WINDOW, gauss_expectation, gauss_nodes, moments, resolve_activation
 from ..init.meanfield import predicted_variances
+from ..nn.activations import activation_bounds
 
 __all__ = ["expectations", "variance_map", "saturation_fraction"]
 
@@ -84,8 +85,6 @@ def variance_map(f: Callable | None | Sequence[Callable | None], x_ms: float | S
 
 
 def _bounds_of(f: Callable) -> tuple[float, float] | None:
-    from .core import activation_bounds
-
     return activation_bounds(f) if isinstance(f, torch.nn.Module) else None
 
 

@@ -48,6 +48,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
+from ..nn.activations import is_activation
 from ..train.callbacks import Callback, TrainState
 from . import regularizers
 
@@ -220,13 +221,6 @@ class WeightPenalty(_Scheduled):
                 "schedule": self.schedule, "start": self.start, "warmup": self.warmup}
 
 
-def _is_activation(m: nn.Module) -> bool:
-    mod = type(m).__module__
-    return (mod == "torch.nn.modules.activation" and not type(m).__name__.startswith(("Softmax", "LogSoftmax", "Softmin",
-                                                                                      "MultiheadAttention"))) \
-        or mod.startswith("initreg.nn.activations")
-
-
 class ActivityPenalty(_Scheduled):
     """L1 / L2 penalty on the outputs of chosen modules, via forward hooks, per example.
 
@@ -262,7 +256,7 @@ class ActivityPenalty(_Scheduled):
         """The ``(name, module)`` pairs whose outputs are penalized."""
         named = [(n, m) for n, m in model.named_modules() if n]
         if self.modules is None:
-            out = [(n, m) for n, m in named if _is_activation(m)]
+            out = [(n, m) for n, m in named if is_activation(m)]
             if not out:
                 raise ConfigError("activity penalty: the model has no activation modules; name the modules to "
                                   f"penalize with modules=[...]; module names: {', '.join(n for n, _ in named)}")

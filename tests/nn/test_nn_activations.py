@@ -7,12 +7,12 @@ import torch
 from torch import nn
 
 from initreg.errors import ConfigError
+from initreg.nn.activation_table import activations_table
 from initreg.nn.activations import (
     BinaryStep,
     activation_info,
     activation_of_module,
     activations,
-    activations_table,
     make_activation,
 )
 
@@ -88,3 +88,33 @@ def test_module_round_trip_and_errors():
         make_activation("leaky_relu", alpha=0.1)
     with pytest.raises(ConfigError, match=r"unknown parameter\(s\) \['beta'\]"):
         activation_info("elu").with_defaults({"beta": 1})
+
+
+# ---- the module classifier: activation, bounds, transparent ---------------------------------
+
+def test_module_classifier():
+    from torch import nn
+
+    from initreg.nn import Dropout
+    from initreg.nn.activations import (
+        activation_bounds,
+        is_activation,
+        is_rectifier,
+        is_transparent,
+    )
+
+    for m in (nn.ReLU(), nn.Tanh(), nn.GELU(), nn.Hardtanh(), nn.PReLU(), nn.LeakyReLU(0.2), BinaryStep()):
+        assert is_activation(m), m
+    for m in (Dropout(0.3), Dropout(0.3, mode="classic"), nn.Dropout(0.3), nn.Identity(), nn.Softmax(1),
+              nn.LogSoftmax(1), nn.LayerNorm(4), nn.Linear(2, 2), nn.GLU()):
+        assert not is_activation(m), m
+    for m in (Dropout(0.3), nn.Dropout(0.3), nn.AlphaDropout(0.1), nn.BatchNorm1d(4), nn.Flatten(), nn.MaxPool2d(2)):
+        assert is_transparent(m), m
+    assert not is_transparent(nn.ReLU()) and not is_transparent(nn.Linear(2, 2))
+    assert is_rectifier(nn.ReLU()) and is_rectifier(nn.ReLU6()) and not is_rectifier(nn.LeakyReLU())
+    # bounds come from the table's Range where the activation is registered
+    assert activation_bounds(nn.Sigmoid()) == activation_info("sigmoid").range.bounds() == (0.0, 1.0)
+    assert activation_bounds(nn.Tanh()) == activation_info("tanh").range.bounds() == (-1.0, 1.0)
+    assert activation_bounds(nn.Hardtanh(-2.0, 3.0)) == (-2.0, 3.0)
+    for m in (nn.ReLU(), nn.ELU(), nn.GELU(), BinaryStep(), nn.Identity()):
+        assert activation_bounds(m) is None, m
