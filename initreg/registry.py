@@ -26,11 +26,12 @@ import fnmatch
 import inspect
 import typing
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any, Generic, TypeVar
-
-import pydantic
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from .errors import ConfigError
+
+if TYPE_CHECKING:  # pydantic loads on the first validation, not with `import initreg`
+    import pydantic
 
 __all__ = ["Registry", "validate_params", "check_keys", "format_validation_error"]
 
@@ -66,13 +67,15 @@ class Registry(Generic[T]):
         try:
             return self._items[name]
         except (KeyError, TypeError):
-            raise ConfigError(self._unknown(name)) from None
+            raise ConfigError(self.unknown_message(name)) from None
 
     def meta(self, name: str) -> dict[str, Any]:
         self.get(name)
         return self._meta[name]
 
-    def _unknown(self, name: object) -> str:
+    def unknown_message(self, name: object) -> str:
+        """``unknown <kind> 'x' (did you mean 'y'?); known: ...`` — what `get` raises, for callers
+        that check a name without fetching it (e.g. a config validator)."""
         known = ", ".join(self.names()) or "(none registered)"
         close = difflib.get_close_matches(str(name), self.names(), n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
@@ -111,6 +114,8 @@ class Registry(Generic[T]):
 
 
 def _signature_model(fn: Callable, skip: set[str]) -> type[pydantic.BaseModel]:
+    import pydantic
+
     target = fn.__init__ if inspect.isclass(fn) else fn
     sig = inspect.signature(target)
     try:
@@ -136,6 +141,8 @@ def validate_params(fn: Callable, params: Mapping[str, Any], *, where: str, supp
 
     Unknown keys fail listing the valid keys; a wrong type or value fails naming the field.
     """
+    import pydantic
+
     model = _signature_model(fn, set(supplied))
     check_keys(params, list(model.model_fields), where)
     try:

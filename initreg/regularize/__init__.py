@@ -13,18 +13,18 @@ from typing import Any
 
 from ..registry import Registry
 
-__all__ = ["regularizers", "build_regularizers"]
+__all__ = ["regularizers", "build_regularizers", "load_all"]
 
 regularizers: Registry = Registry("regularizer")
 
 
 def build_regularizers(configs: Sequence[str | Mapping[str, Any]]) -> list[Any]:
     """Callbacks for a ``regularize:`` list of names or ``{"name": ..., **params}``."""
-    _load_all()
+    load_all()
     return [regularizers.build(c) for c in configs]
 
 
-def _load_all() -> None:
+def load_all() -> None:
     """Import the modules that register regularizers (each registers on import)."""
     import importlib
     import pkgutil

@@ -48,7 +48,7 @@ def execute_trial(config: dict[str, Any], runs_dir: str, name: str, threads: int
     t0 = time.perf_counter()
     host = socket.gethostname()
     try:
-        from ..train.run import load_config, run
+        from ..runs import load_config, run
 
         res = run(load_config({**config, "name": name}), runs_dir)
         h = res.history

@@ -163,7 +163,7 @@ class SweepSpec(BaseModel):
 
     def expand(self) -> list[Trial]:
         """Every run (combo × seed), each config validated as a `RunConfig`."""
-        from ..train.run import load_config
+        from ..runs import load_config
 
         trials = []
         for params in self.combos():

@@ -1,9 +1,41 @@
-"""Training: `fit` (a fast in-memory loop with callbacks), its config and history, runs."""
+"""Training: `fit` (a fast in-memory loop with callbacks), its config and history.
+
+`Callback` and `TrainState` (`initreg.train.callbacks`) load with torch alone. Config-driven
+runs (`run`, `run_seeds`, `RunConfig`, `load_config`) live one level up in `initreg.runs`;
+they stay reachable here by name, loaded on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from .callbacks import Callback, TrainState
-from .config import TrainConfig
-from .fit import evaluate, fit, loss_function, make_optimizer, make_scheduler
-from .history import History
-from .run import RunConfig, load_config, run
 
-__all__ = ["Callback", "History", "TrainConfig", "TrainState", "evaluate", "fit", "loss_function", "make_optimizer", "make_scheduler", "RunConfig", "load_config", "run"]
+if TYPE_CHECKING:
+    from ..runs import RunConfig, RunResult, load_config, run, run_seeds
+    from .config import TrainConfig
+    from .fit import evaluate, fit, loss_function, make_optimizer, make_scheduler
+    from .history import History
+
+__all__ = ["Callback", "History", "TrainConfig", "TrainState", "evaluate", "fit", "loss_function", "make_optimizer",
+           "make_scheduler", "RunConfig", "RunResult", "load_config", "run", "run_seeds"]
+
+# name -> the module that defines it; loaded on first access (PEP 562), so that
+# `from initreg.train import Callback` loads neither pydantic nor the training loop
+_LAZY = {"TrainConfig": ".config", "History": ".history", "evaluate": ".fit", "fit": ".fit",
+         "loss_function": ".fit", "make_optimizer": ".fit", "make_scheduler": ".fit",
+         "RunConfig": "..runs", "RunResult": "..runs", "load_config": "..runs", "run": "..runs", "run_seeds": "..runs"}
+
+
+def __getattr__(name: str) -> Any:
+    where = _LAZY.get(name)
+    if where is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(where, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -50,7 +50,7 @@ from .device import autocast, make_scaler, resolve_device, warn_if_slow
 from .history import History
 from .streams import DATA_ORDER, MODEL_NOISE, stream
 
-__all__ = ["SeedsResult", "StackedSequential", "fit_seeds", "run_seeds", "train_seeds", "vectorize_reason"]
+__all__ = ["SeedsResult", "StackedSequential", "fit_seeds", "train_seeds", "vectorize_reason"]
 
 
 class SeedsResult(list):
@@ -476,57 +476,6 @@ def _signature(m: nn.Module) -> tuple:
     """Parameter shapes and each layer's repr (dropout p, activation settings, ...): copies
     with equal signatures are the same function up to their weights."""
     return tuple((n, tuple(p.shape)) for n, p in m.named_parameters()) + tuple(repr(c) for c in m)
-
-
-def run_seeds(cfg: Any, out: Any = "runs", *, callbacks: Sequence[Callback] = (), data: Splits | None = None):
-    """`initreg.train.run` for ``train.seeds = K``: K models (model seed ``cfg.seed + k``,
-    train seed ``cfg.train.seed + k``) trained by `fit_seeds`.
-
-    The run folder holds ``config.yaml``, ``metrics.json`` (per-seed summaries, mean ± 95% CI
-    of the test metrics, whether the seeds ran vectorized and if not why) and one
-    ``seed-<k>/`` folder per seed with its ``history.csv``, ``metrics.json`` and ``model.pt``.
-    """
-    import datetime as _dt
-    from pathlib import Path
-
-    import yaml
-
-    from ..data import load_data
-    from ..models import build_model
-    from ..regularize import build_regularizers
-    from ..utils.io import atomic_write, environment_info, write_json, write_text
-    from ..utils.stats import mean_ci
-    from .run import RunResult
-
-    data = data if data is not None else load_data(cfg.data)
-    K = cfg.train.seeds
-    models = [build_model(cfg.model, data.input_shape, data.num_outputs, seed=cfg.seed + k) for k in range(K)]
-
-    def cbs(k: int) -> list[Callback]:
-        return build_regularizers(cfg.regularize) + list(callbacks)
-
-    hists = fit_seeds(models, data, cfg.train, seeds=[cfg.train.seed + k for k in range(K)], callbacks=cbs)
-    run_dir = None
-    if out is not None:
-        stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-        name = cfg.name or f"{cfg.model['name']}-{cfg.data.name}-{K}seeds-{stamp}"
-        run_dir = Path(out) / name
-        run_dir.mkdir(parents=True, exist_ok=True)
-        resolved = cfg.model_dump(mode="json")
-        resolved["_meta"] = {"environment": environment_info(), "created": stamp, "data": data.describe()}
-        write_text(run_dir / "config.yaml", yaml.safe_dump(resolved, sort_keys=False))
-        summary: dict[str, Any] = {"seeds": K, "vectorized": hists.vectorized, "reason": hists.reason,
-                                   "per_seed": [h.summary() for h in hists]}
-        tests = [h.test for h in hists if h.test]
-        if tests:
-            summary["test"] = {m: mean_ci([t[m] for t in tests]) for m in tests[0]}
-        write_json(run_dir / "metrics.json", summary)
-        for k, (h, m) in enumerate(zip(hists, models)):
-            sd = run_dir / f"seed-{k}"
-            h.write_csv(sd / "history.csv")
-            write_json(sd / "metrics.json", h.summary())
-            atomic_write(sd / "model.pt", lambda t, m=m: torch.save(m.state_dict(), t))
-    return RunResult(history=hists[0], model=models[0], data=data, dir=run_dir, histories=list(hists), models=models)
 
 
 def train_seeds(model_config: str | Mapping[str, Any], data: Splits, train_config: TrainConfig | Mapping[str, Any] | None,

@@ -9,8 +9,8 @@ import yaml
 
 from initreg.errors import ConfigError
 from initreg.models import build_model
+from initreg.runs import apply_overrides
 from initreg.train import History, RunConfig, load_config, run
-from initreg.train.run import apply_overrides
 
 TINY = {"data": {"name": "digits", "train_size": 100}, "model": {"name": "mlp", "depth": 1, "width": 16, "init": "torch"},
         "train": {"epochs": 2, "batch_size": 50, "progress": "none"}, "seed": 1}
@@ -69,6 +69,34 @@ def test_run_is_reproducible_and_auto_names_do_not_collide(tiny_run, tmp_path):
     assert strip == [{k: v for k, v in r.items() if k != "seconds"} for r in res.history.records]
     named = run({**TINY, "name": "mine"}, tmp_path)
     assert named.dir == tmp_path / "mine"
+
+
+class _FrozenClock(__import__("datetime").datetime):
+    """``datetime.now()`` stuck on one second: every run starts "in the same second"."""
+
+    @classmethod
+    def now(cls, tz=None):
+        return cls(2026, 1, 2, 3, 4, 5)
+
+
+@pytest.mark.parametrize("seeds", [1, 3])
+def test_unnamed_runs_started_in_the_same_second_get_their_own_folders(seeds, tmp_path, monkeypatch):
+    """Single- and multi-seed runs share one folder writer: the second run started in the same
+    second goes to ``<name>-2``, never into the first run's folder."""
+    import datetime
+
+    cfg = {**TINY, "train": {**TINY["train"], "seeds": seeds, "epochs": 1}}
+    run(cfg, tmp_path / "warm-up")  # loads every lazily imported module (C extensions want the real clock)
+    monkeypatch.setattr(datetime, "datetime", _FrozenClock)
+    tmp_path = tmp_path / "runs"
+    a, b = run(cfg, tmp_path), run(cfg, tmp_path)
+    assert a.dir != b.dir and a.dir.exists() and b.dir.exists()
+    assert b.dir.name == a.dir.name + "-2" and a.dir.name.endswith("20260102-030405")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([a.dir.name, b.dir.name])
+    # each folder holds its own run's files, untouched by the other run
+    assert yaml.safe_load((a.dir / "config.yaml").read_text())["_meta"]["created"] == "20260102-030405"
+    if seeds > 1:
+        assert sorted(p.name for p in a.dir.iterdir()) == ["config.yaml", "metrics.json", "seed-0", "seed-1", "seed-2"]
 
 
 def test_run_without_out_writes_nothing(tmp_path, monkeypatch):

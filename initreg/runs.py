@@ -1,8 +1,24 @@
-"""`RunConfig` and `run`: one training run, fully described by its config, written to a folder.
+"""Runs: one training run (or K seeds of it) fully described by a `RunConfig`, written to a folder.
 
-A run folder holds ``config.yaml`` (the resolved config + seed, versions and git hash),
-``history.csv``, ``metrics.json``, ``model.pt`` (a ``state_dict``, loadable with
-``torch.load(..., weights_only=True)``) and ``curves.png``. Every file is written atomically.
+A run loads its data, builds the model(s) and the regularizers named in the config, trains
+with `initreg.train.fit` (or `initreg.train.multiseed.fit_seeds` for ``train.seeds = K``)
+and writes the run folder (`write_run_folder`). This sits above training: `initreg.train`
+never imports it.
+
+A single-seed run folder holds ``config.yaml`` (the resolved config + seed, versions and git
+hash), ``history.csv``, ``metrics.json``, ``model.pt`` (a ``state_dict``, loadable with
+``torch.load(..., weights_only=True)``) and ``curves.png``. A K-seed run folder holds
+``config.yaml``, ``metrics.json`` (per-seed summaries, mean ± 95% CI of the test metrics,
+whether the seeds ran vectorized and if not why) and one ``seed-<k>/`` folder per seed with
+its ``history.csv``, ``metrics.json`` and ``model.pt``. Every file is written atomically. An
+unnamed run's folder is ``<model>-<data>[-<K>seeds]-<time>``, with ``-2``, ``-3``, ... when
+that name is taken (two runs started in the same second).
+
+>>> import tempfile
+>>> r = run({"data": {"name": "digits", "train_size": 100}, "model": {"name": "mlp", "depth": 1, "width": 8},
+...          "train": {"epochs": 1, "progress": "none"}}, out=None)
+>>> r.dir is None, r.history.epochs
+(True, 1)
 """
 
 from __future__ import annotations
@@ -17,18 +33,20 @@ import torch
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..data import DataConfig, Splits, load_data
-from ..errors import ConfigError
-from ..models import build_model
-from ..models.zoo import models
-from ..registry import check_keys, format_validation_error, validate_params
-from ..utils.io import atomic_write, environment_info, read_yaml_mapping, write_json, write_text
-from .callbacks import Callback
-from .config import TrainConfig
-from .fit import fit
-from .history import History
+from .data import DataConfig, Splits, load_data
+from .errors import ConfigError
+from .models import build_model
+from .models.zoo import models
+from .registry import check_keys, format_validation_error, validate_params
+from .train.callbacks import Callback
+from .train.config import TrainConfig
+from .train.fit import fit
+from .train.history import History
+from .train.multiseed import SeedsResult, fit_seeds
+from .utils.io import atomic_write, environment_info, read_yaml_mapping, write_json, write_text
+from .utils.stats import mean_ci
 
-__all__ = ["RunConfig", "load_config", "apply_overrides", "run", "RunResult"]
+__all__ = ["RunConfig", "RunResult", "load_config", "apply_overrides", "run", "run_seeds", "write_run_folder"]
 
 
 class RunConfig(BaseModel):
@@ -46,9 +64,9 @@ class RunConfig(BaseModel):
     @pydantic.field_validator("regularize", mode="before")
     @classmethod
     def _regs(cls, v: Any) -> Any:
-        from ..regularize import _load_all, regularizers
+        from .regularize import load_all, regularizers
 
-        _load_all()
+        load_all()
         items = [{"name": x} if isinstance(x, str) else x for x in (v or [])]
         for x in items:
             if not isinstance(x, Mapping) or "name" not in x:
@@ -74,17 +92,17 @@ class RunConfig(BaseModel):
         validate_params(fn, {k: x for k, x in v.items() if k not in ("name", "init")}, where=f"model {v['name']!r}",
                         supplied={"input_shape", "num_outputs"})
         if isinstance(v.get("activation"), str):  # names are checked now, not when the model is built
-            from ..nn.activations import activations
+            from .nn.activations import activations
 
             if v["activation"] not in activations:
-                raise ValueError(f"model {v['name']!r}: activation: {activations._unknown(v['activation'])}")
+                raise ValueError(f"model {v['name']!r}: activation: {activations.unknown_message(v['activation'])}")
         if "init" in v:  # the init scheme's name is checked now too (its params when the model is built)
-            from ..init import inits
+            from .init import inits
 
             init = v["init"]
             name = init if isinstance(init, str) else init.get("name") if isinstance(init, Mapping) else None
             if name not in inits:
-                raise ValueError(f"model {v['name']!r}: init: {inits._unknown(name)}")
+                raise ValueError(f"model {v['name']!r}: init: {inits.unknown_message(name)}")
         return v
 
 
@@ -158,34 +176,80 @@ def _fresh_dir(out: Path, name: str) -> Path:
     return path
 
 
-def run(config: RunConfig | Mapping[str, Any], out: str | Path | None = "runs", *,
-        callbacks: Sequence[Callback] = (), data: Splits | None = None) -> RunResult:
-    """Load data, build and train the model, and (if ``out``) write the run folder."""
-    cfg = config if isinstance(config, RunConfig) else load_config(config)
-    if cfg.train.seeds > 1:  # K seeds at once (vectorized where possible): see multiseed
-        from .multiseed import run_seeds
-
-        return run_seeds(cfg, out, callbacks=callbacks, data=data)
-    data = data if data is not None else load_data(cfg.data)
-    model = build_model(cfg.model, data.input_shape, data.num_outputs, seed=cfg.seed)
-    from ..regularize import build_regularizers
-
-    cbs = build_regularizers(cfg.regularize) + list(callbacks)
-    hist = fit(model, data, cfg.train, callbacks=cbs)
-    run_dir = None
-    if out is not None:
-        stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-        run_dir = Path(out) / cfg.name if cfg.name else _fresh_dir(Path(out), f"{cfg.model['name']}-{cfg.data.name}-{stamp}")
-        run_dir.mkdir(parents=True, exist_ok=True)
-        resolved = cfg.model_dump(mode="json")
-        resolved["_meta"] = {"environment": environment_info(), "created": stamp, "data": data.describe(),
-                             "diverged": hist.diverged}
-        write_text(run_dir / "config.yaml", yaml.safe_dump(resolved, sort_keys=False))
+def write_run_folder(out: str | Path, cfg: RunConfig, data: Splits, histories: Sequence[History],
+                     models: Sequence[torch.nn.Module], *, seeds: SeedsResult | None = None) -> Path:
+    """Write a run folder under ``out`` (the layout in the module docstring) and return it:
+    one seed's files at the top, or, with ``seeds`` (a K-seed `fit_seeds` result), a summary
+    at the top and one ``seed-<k>/`` folder per seed."""
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    k = len(histories)
+    multi = seeds is not None
+    if cfg.name:
+        run_dir = Path(out) / cfg.name
+    else:
+        run_dir = _fresh_dir(Path(out), f"{cfg.model['name']}-{cfg.data.name}{f'-{k}seeds' if multi else ''}-{stamp}")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    resolved = cfg.model_dump(mode="json")
+    resolved["_meta"] = {"environment": environment_info(), "created": stamp, "data": data.describe()}
+    if not multi:
+        resolved["_meta"]["diverged"] = histories[0].diverged
+    write_text(run_dir / "config.yaml", yaml.safe_dump(resolved, sort_keys=False))
+    if not multi:
+        hist, model = histories[0], models[0]
         hist.write_csv(run_dir / "history.csv")
         write_json(run_dir / "metrics.json", hist.summary())
         atomic_write(run_dir / "model.pt", lambda t: torch.save(model.state_dict(), t))
-        from ..plot import plot_history
-
         if hist.records:
+            from .plot import plot_history
+
             plot_history(hist, run_dir / "curves.png", title=cfg.model["name"])
+        return run_dir
+    assert seeds is not None
+    summary: dict[str, Any] = {"seeds": k, "vectorized": seeds.vectorized, "reason": seeds.reason,
+                               "per_seed": [h.summary() for h in histories]}
+    tests = [h.test for h in histories if h.test]
+    if tests:
+        summary["test"] = {m: mean_ci([t[m] for t in tests]) for m in tests[0]}
+    write_json(run_dir / "metrics.json", summary)
+    for i, (h, m) in enumerate(zip(histories, models)):
+        sd = run_dir / f"seed-{i}"
+        h.write_csv(sd / "history.csv")
+        write_json(sd / "metrics.json", h.summary())
+        atomic_write(sd / "model.pt", lambda t, m=m: torch.save(m.state_dict(), t))
+    return run_dir
+
+
+def run(config: RunConfig | Mapping[str, Any], out: str | Path | None = "runs", *,
+        callbacks: Sequence[Callback] = (), data: Splits | None = None) -> RunResult:
+    """Load data, build and train the model, and (if ``out``) write the run folder.
+    ``train.seeds = K > 1`` trains K seeds (`run_seeds`)."""
+    from .regularize import build_regularizers
+
+    cfg = config if isinstance(config, RunConfig) else load_config(config)
+    if cfg.train.seeds > 1:
+        return run_seeds(cfg, out, callbacks=callbacks, data=data)
+    data = data if data is not None else load_data(cfg.data)
+    model = build_model(cfg.model, data.input_shape, data.num_outputs, seed=cfg.seed)
+    cbs = build_regularizers(cfg.regularize) + list(callbacks)
+    hist = fit(model, data, cfg.train, callbacks=cbs)
+    run_dir = write_run_folder(out, cfg, data, [hist], [model]) if out is not None else None
     return RunResult(history=hist, model=model, data=data, dir=run_dir)
+
+
+def run_seeds(config: RunConfig | Mapping[str, Any], out: str | Path | None = "runs", *,
+              callbacks: Sequence[Callback] = (), data: Splits | None = None) -> RunResult:
+    """`run` for ``train.seeds = K``: K models (model seed ``cfg.seed + k``, train seed
+    ``cfg.train.seed + k``) trained by `fit_seeds` — vectorized where the model allows."""
+    from .regularize import build_regularizers
+
+    cfg = config if isinstance(config, RunConfig) else load_config(config)
+    data = data if data is not None else load_data(cfg.data)
+    k = cfg.train.seeds
+    models_ = [build_model(cfg.model, data.input_shape, data.num_outputs, seed=cfg.seed + i) for i in range(k)]
+
+    def cbs(i: int) -> list[Callback]:
+        return build_regularizers(cfg.regularize) + list(callbacks)
+
+    hists = fit_seeds(models_, data, cfg.train, seeds=[cfg.train.seed + i for i in range(k)], callbacks=cbs)
+    run_dir = write_run_folder(out, cfg, data, hists, models_, seeds=hists) if out is not None else None
+    return RunResult(history=hists[0], model=models_[0], data=data, dir=run_dir, histories=list(hists), models=models_)
