@@ -11,8 +11,9 @@ from torch import Tensor
 
 from ..errors import ConfigError
 from ..train.callbacks import Callback, TrainState
-from .core import Probe, _f32, _sumsq
+from .core import Probe
 from .report import ProbeReport
+from .stats import as_float32, sum_of_squares
 from .verdict import Thresholds
 
 __all__ = ["ProbeCallback"]
@@ -126,7 +127,7 @@ class ProbeCallback(Callback):
         assert self.probe is not None
         if self._names is None:
             index = {id(w): k for k, w in enumerate(self.probe.weights())}
-            self._names = [(n, index[id(m._parameters["weight"])]) for n, m in self.probe._layers
+            self._names = [(n, index[id(m._parameters["weight"])]) for n, m in self.probe.layers
                            if id(m._parameters.get("weight")) in index]
         return self._names
 
@@ -167,12 +168,14 @@ class ProbeCallback(Callback):
         norms = []
         with torch.no_grad():
             for k, w in enumerate(p.weights()):
-                if id(w) not in p._copied:  # no gradient this step (its hook did not run)
+                if not p.was_copied(w):  # no gradient this step (its hook did not run)
                     b = self._bufs[k]
                     b.copy_(w.detach())
-                    norms.append(_sumsq(b))
+                    norms.append(sum_of_squares(b))
                 else:
-                    norms.append(p._wgrad[id(w)][1])
+                    rec = p.weight_grad(w)
+                    assert rec is not None  # the hook that copied W recorded it
+                    norms.append(rec.weight_ss)
         self._wnorms = norms
         self._copied = True
 
@@ -198,12 +201,13 @@ class ProbeCallback(Callback):
         p, ups = self.probe, []
         with torch.no_grad():
             for w, group in zip(p.weights(), self._sgd_groups):
-                g, rec = w.grad, p._wgrad.get(id(w))
-                ws = rec[1] if rec is not None else _sumsq(_f32(w.detach()))
+                g, rec = w.grad, p.weight_grad(w)
+                ws = rec.weight_ss if rec is not None else sum_of_squares(as_float32(w.detach()))
                 if g is None:  # SGD skips a parameter without a gradient: ΔW = 0
                     ups.append((0.0, ws, 1.0))
                     continue
-                gs = rec[0] if rec is not None and rec[3] == (g.data_ptr(), g._version) else _sumsq(_f32(g.detach()))
+                fresh = rec is not None and rec.grad_id == (g.data_ptr(), g._version)
+                gs = rec.grad_ss if rec is not None and fresh else sum_of_squares(as_float32(g.detach()))
                 lr = float(group["lr"])
                 ups.append((gs, ws, lr * lr))
         self._ups = ups

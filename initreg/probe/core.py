@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 from torch import Tensor, nn
@@ -47,9 +47,18 @@ from ..errors import ConfigError
 from ..init.fan import fan_in_and_fan_out
 from ..nn.activations import activation_bounds, is_activation, is_rectifier
 from .report import LayerStats, ProbeReport
+from .stats import (
+    Scratch,
+    as_float32,
+    batch_sums,
+    batch_sums_fast,
+    finish_moments,
+    nonfinite,
+    sum_of_squares,
+)
 from .verdict import Thresholds, layer_verdict, overall_verdict
 
-__all__ = ["Probe", "Snapshot", "probe", "batch_sums", "moments", "weight_layers"]
+__all__ = ["Probe", "Snapshot", "SiteRecord", "WeightGrad", "probe", "weight_layers"]
 
 def weight_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
     """``(name, module)`` of every module owning a ``weight`` parameter with ≥ 2 dims."""
@@ -70,110 +79,38 @@ def _fans(w: Tensor, m: nn.Module) -> tuple[int, int]:
     return (1, w.shape[1]) if isinstance(m, nn.Embedding) else fan_in_and_fan_out(w)
 
 
-class _Site:
+class WeightGrad(NamedTuple):
+    """What a weight's gradient hook recorded in one backward pass (sums of squares, 0-d tensors)."""
+
+    grad_ss: Tensor  # ‖∂L/∂W‖²
+    weight_ss: Tensor  # ‖W‖² of the weights this pass used
+    bias_ss: Tensor | None  # ‖b‖² of the layer's bias, if it has one
+    grad_id: tuple[int, int] | None  # (data_ptr, version) of the gradient seen: is ``.grad`` still that tensor?
+
+
+class SiteRecord(NamedTuple):
+    """One call of one layer in a `Snapshot`."""
+
+    name: str
+    module: nn.Module
+    activation: nn.Module | None
+    stats: dict[str, Tensor]
+    n: int  # entries of the output
+    grad_n: int  # entries of ∂L/∂output
+
+
+class _Site(Scratch):
     """One call of one layer; statistics stay tensors until the report."""
 
-    __slots__ = ("name", "module", "act", "s", "n", "grad_n", "buf", "ones", "prehooks")
+    __slots__ = ("name", "module", "act", "s", "n", "grad_n", "prehooks")
 
     def __init__(self, name: str, module: nn.Module):
+        super().__init__()
         self.name, self.module, self.act = name, module, None
         self.s: dict[str, Tensor] = {}  # a new dict every pass: a snapshot keeps the old one without copying
         self.n = 0  # entries of the output
         self.grad_n = 0
-        self.buf: Tensor | None = None  # scratch for o − mean, reused every pass (no allocation)
-        self.ones: Tensor | None = None  # (1/B, …, 1/B): the batch mean as a BLAS gemv
         self.prehooks: dict[int, Callable] = {}
-
-
-def _f32(t: Tensor) -> Tensor:
-    """Half-precision tensors as float32 (statistics of fp16/bf16 values in fp32), others as they are."""
-    dt = t.dtype
-    return t.float() if dt is torch.float16 or dt is torch.bfloat16 else t
-
-
-def _sumsq(t: Tensor) -> Tensor:
-    """Σ t² as one BLAS dot product (cheaper than ``pow(2).sum()``, far cheaper than ``var``)."""
-    v = t.view(-1) if t.is_contiguous() else t.reshape(-1)
-    return torch.dot(v, v)
-
-
-def _inf(v: Tensor) -> bool:
-    return not math.isfinite(v.item())
-
-
-def batch_sums(o: Tensor, check: bool = True, out: Tensor | None = None) -> tuple[Tensor, Tensor]:
-    """``(col, ss)``: the mean over the batch (dim 0) of every other entry, and
-    ``Σ (o − col)²`` — the raw material of `moments`, in three tensor ops (``out``: a scratch
-    tensor shaped like ``o`` for the difference, to avoid an allocation).
-
-    With ``check`` (CPU), a sum that overflowed float32 (|o| ≳ 1e19) is redone in float64.
-    """
-    if o.ndim >= 2 and o.shape[0] > 1:
-        col = o.mean(0)
-        ss = _sumsq(torch.sub(o, col, out=out) if out is not None else o - col)
-    else:
-        col = o.reshape(-1)
-        ss = o.new_tensor(math.nan)
-    if check and o.device.type == "cpu" and o.dtype != torch.float64 and ss.numel() and o.ndim >= 2 \
-            and o.shape[0] > 1 and _inf(ss) and math.isfinite(o.abs().max().item()):
-        return batch_sums(o.double(), check=False)
-    return col, ss
-
-
-_CANCEL = 0.1  # one-pass sums are kept when Σ(o − col)² ≥ this fraction of Σo² (rel. error ≲ 10·float32 eps·√n)
-
-
-def _batch_sums_fast(o: Tensor, site: _Site) -> tuple[Tensor, Tensor | float]:
-    """`batch_sums` without the overflow check, for the trainer callback.
-
-    On the CPU, one pass without writing: ``col = (1/B)·oᵀ1`` (a BLAS gemv) and
-    ``Σ(o − col)² = Σo² − B·‖col‖²`` (two dots), read back to catch cancellation (a host read
-    is free on the CPU) — when the batch mean dominates (a collapsed signal: ``Σ(o − col)² <
-    0.1·Σo²``), the sum is redone two-pass. Elsewhere (no host reads while training) and in
-    that case: ``buf = o − col`` into the site's reused buffer, then ``ss = buf·buf``.
-    """
-    if o.ndim < 2 or o.shape[0] < 2:
-        return o.reshape(-1), o.new_tensor(math.nan)
-    b = o.shape[0]
-    o2 = o if o.ndim == 2 else o.reshape(b, -1)
-    if o.is_cpu:
-        w = site.ones
-        if w is None or w.shape[0] != b or w.dtype is not o.dtype:
-            w = site.ones = torch.full((b,), 1.0 / b, dtype=o.dtype)
-        col = torch.mv(o2.t(), w)  # (1/B)·oᵀ1: one BLAS gemv (torch.matmul adds ~4 µs of dispatch here)
-        v = o2.view(-1) if o2.is_contiguous() else o2.reshape(-1)
-        tot = torch.dot(v, v).item()  # host reads: free on the CPU
-        ss = tot - b * torch.dot(col, col).item()
-        if ss >= _CANCEL * tot:
-            return (col if o.ndim == 2 else col.view(o.shape[1:])), ss
-    buf = site.buf
-    if buf is None or buf.shape != o2.shape or buf.dtype != o.dtype or buf.device != o.device:
-        buf = site.buf = torch.empty_like(o2, memory_format=torch.contiguous_format)
-    col, ss = batch_sums(o2, check=False, out=buf)
-    return (col if o.ndim == 2 else col.view(o.shape[1:])), ss
-
-
-def moments(o: Tensor) -> tuple[float, float, float]:
-    """``(mean, var, signal_var)`` of a batch ``o`` (batch on dim 0).
-
-    ``signal_var`` is the variance across the batch, averaged over the other entries (how
-    much ``o`` depends on the example); ``var = signal_var + Var(batch means)`` is the variance
-    over all entries (law of total variance). Two-pass accurate, unlike ``E[o²] − E[o]²``.
-
-    >>> m, v, sv = moments(torch.tensor([[1.0, 3.0], [3.0, 5.0]]))
-    >>> m, v, sv
-    (3.0, 2.0, 1.0)
-    """
-    return _finish_moments(*batch_sums(o), o.numel())
-
-
-def _finish_moments(col: Tensor, ss: Tensor, n: int) -> tuple[float, float, float]:
-    c = col.double()
-    mean = float(c.mean()) if c.numel() else math.nan
-    between = float(c.var(unbiased=False)) if c.numel() > 1 else 0.0
-    sig = float(ss) / n if n else math.nan
-    var = (sig if sig == sig else 0.0) + between
-    return mean, var, sig
 
 
 class Probe:
@@ -236,7 +173,7 @@ class Probe:
         self._calls: dict[int, int] = {}
         self._last: _Site | None = None
         self._input: dict[str, Any] = {}
-        self._wgrad: dict[int, tuple] = {}
+        self._wgrad: dict[int, WeightGrad] = {}
         self._weights: list[Tensor] | None = None
         self.weight_copies: dict[int, Tensor] | None = None  # id(W) -> buffer: copy W there in its gradient hook
         self._copied: set[int] = set()
@@ -299,7 +236,7 @@ class Probe:
         # in the per-step overhead, bench/bench_probe.py).
         calls, sites, spare, inp = self._calls, self._sites, self._spare, self._input
         mid, grads = id(module), self.grads
-        stats = (lambda o, site: batch_sums(o, True)) if self.check_overflow else _batch_sums_fast
+        stats = (lambda o, site: batch_sums(o, True)) if self.check_overflow else batch_sums_fast
 
         def hook(module: nn.Module, args: Any, output: Any) -> None:
             if not isinstance(output, Tensor) or not output.is_floating_point():
@@ -314,12 +251,12 @@ class Probe:
                     site = _Site(key, module)
                 sites[key] = site
             if not inp and args and isinstance(args[0], Tensor) and args[0].is_floating_point():
-                x = _f32(args[0].detach())
+                x = as_float32(args[0].detach())
                 inp["col"], inp["ss"] = stats(x, self._input_site)
                 inp["n"] = x.numel()
             o = output.detach()  # ops on a detached tensor record no graph (cheaper than no_grad())
             if o.dtype is not torch.float32 and o.dtype is not torch.float64:
-                o = _f32(o)
+                o = as_float32(o)
             col, ss = stats(o, site)
             site.s = {"col": col, "ss": ss}
             site.act = None
@@ -353,11 +290,11 @@ class Probe:
             if not isinstance(output, Tensor) or not output.is_floating_point():
                 return
             site.act = module
-            a = _f32(output.detach())
+            a = as_float32(output.detach())
             s = site.s
             if moments:
                 m = a.mean()
-                s["act_mean"], s["act_ss"] = m, _sumsq(a - m)
+                s["act_mean"], s["act_ss"] = m, sum_of_squares(a - m)
             if dead and a.ndim >= 2:  # rectifier outputs are >= 0: alive <=> max over the batch > 0
                 if a.ndim == 2:
                     s["amax"] = a.amax(0)
@@ -383,11 +320,11 @@ class Probe:
                 return
             if g.requires_grad:  # only under create_graph
                 g = g.detach()
-            g = _f32(g)
+            g = as_float32(g)
             v = g.view(-1) if g.is_contiguous() else g.reshape(-1)
             ss = torch.dot(v, v)
-            if chk and g.is_cpu and _inf(ss):
-                ss = _sumsq(g.double())
+            if chk and g.is_cpu and nonfinite(ss):
+                ss = sum_of_squares(g.double())
             site.s["grad_ss"] = ss
             site.grad_n = v.numel()
 
@@ -405,20 +342,21 @@ class Probe:
             # than a pass over .grad and the weights after the backward pass
             if g.requires_grad:  # only under create_graph
                 g = g.detach()
-            g = _f32(g)
-            gs = _sumsq(g)
-            if chk and g.is_cpu and _inf(gs):
-                gs = _sumsq(g.double())
+            g = as_float32(g)
+            gs = sum_of_squares(g)
+            if chk and g.is_cpu and nonfinite(gs):
+                gs = sum_of_squares(g.double())
             wd = w.detach()
             copies = self.weight_copies
             buf = copies.get(key) if copies is not None else None
             if buf is not None:  # the trainer callback's copy of W before the optimizer step
                 buf.copy_(wd)
                 copied.add(key)
-                ws = _sumsq(buf)
+                ws = sum_of_squares(buf)
             else:
-                ws = _sumsq(_f32(wd))
-            wgrad[key] = (gs, ws, _sumsq(_f32(b.detach())) if b is not None else None, (g.data_ptr(), g._version))
+                ws = sum_of_squares(as_float32(wd))
+            wgrad[key] = WeightGrad(gs, ws, sum_of_squares(as_float32(b.detach())) if b is not None else None,
+                                    (g.data_ptr(), g._version))
 
         return hook
 
@@ -428,11 +366,24 @@ class Probe:
         each weight of `weights` (0-d tensors), as BLAS dot products."""
         out: list[Tensor] = []
         for w in self.weights():
-            w2 = _sumsq(_f32(w.detach()))
+            w2 = sum_of_squares(as_float32(w.detach()))
             out.append(w2)
             if w.grad is not None:
-                self._wgrad.setdefault(id(w), (_sumsq(_f32(w.grad.detach())), w2, None, None))
+                self._wgrad.setdefault(id(w), WeightGrad(sum_of_squares(as_float32(w.grad.detach())), w2, None, None))
         return out
+
+    @property
+    def layers(self) -> list[tuple[str, nn.Module]]:
+        """``(name, module)`` of every watched layer, in the order given (or found)."""
+        return list(self._layers)
+
+    def weight_grad(self, w: Tensor) -> WeightGrad | None:
+        """What ``w``'s gradient hook recorded in the last backward pass (None if it did not run)."""
+        return self._wgrad.get(id(w))
+
+    def was_copied(self, w: Tensor) -> bool:
+        """Whether ``w``'s gradient hook copied it into ``weight_copies`` in the last backward pass."""
+        return id(w) in self._copied
 
     def weights(self) -> list[Tensor]:
         """The ≥ 2-D ``weight`` parameter of each layer, in layer order, each once."""
@@ -452,7 +403,7 @@ class Probe:
         it into a `ProbeReport` later with `report(snapshot=...)`."""
         if not self._sites:
             raise ConfigError("Probe.report: nothing recorded; run a forward pass inside `with Probe(model):` first")
-        return Snapshot([(st.name, st.module, st.act, st.s, st.n, st.grad_n) for st in self._sites.values()],
+        return Snapshot([SiteRecord(st.name, st.module, st.act, st.s, st.n, st.grad_n) for st in self._sites.values()],
                         dict(self._input), dict(self._wgrad))
 
     def report(self, *, snapshot: Snapshot | None = None, theory: bool = True,
@@ -465,27 +416,27 @@ class Probe:
         snap = snapshot if snapshot is not None else self.snapshot()
         inp = snap.input
         if "col" in inp:
-            im, iv, isv = _finish_moments(inp["col"], inp["ss"], inp["n"])
+            im, iv, isv = finish_moments(inp["col"], inp["ss"], inp["n"])
             in_rms, in_sd = math.sqrt(max(iv + im * im, 0.0)), (math.sqrt(isv) if isv == isv and isv >= 0 else math.nan)
         else:
             in_rms = in_sd = math.nan
         rows: list[LayerStats] = []
         for i, (name, module, act, st, n, grad_n) in enumerate(snap.sites, 1):
-            mean, var, sv = _finish_moments(st["col"], st["ss"], n) if "col" in st else (math.nan,) * 3
+            mean, var, sv = finish_moments(st["col"], st["ss"], n) if "col" in st else (math.nan,) * 3
             w = module._parameters.get("weight")
             b = module._parameters.get("bias")
             wd = w.detach() if isinstance(w, Tensor) else None
             fan_in, fan_out = _fans(wd, module) if wd is not None and wd.ndim >= 2 else (0, 0)
-            wg = snap.wgrad.get(id(w)) if w is not None else None
-            b_ = None
-            if wg is not None:  # captured during backward (Σ squares): the weights this pass used
-                g_, w_, b_ = wg[:3]
-                wg = (float(g_) / gs2, float(w_))
-                w_norm = math.sqrt(wg[1])
+            rec = snap.wgrad.get(id(w)) if w is not None else None
+            wgrad_ss = None
+            if rec is not None:  # captured during backward (Σ squares): the weights this pass used
+                wgrad_ss = float(rec.grad_ss) / gs2
+                w_norm = math.sqrt(float(rec.weight_ss))
             else:
                 w_norm = float(wd.float().norm()) if wd is not None else math.nan
             if isinstance(b, Tensor) and b.numel():
-                b_ms = (float(b_) if b_ is not None else float(b.detach().float().pow(2).sum())) / b.numel()
+                b_ss = rec.bias_ss if rec is not None and rec.bias_ss is not None else b.detach().float().pow(2).sum()
+                b_ms = float(b_ss) / b.numel()
             else:
                 b_ms = 0.0
             w_ms = w_norm ** 2 / wd.numel() if wd is not None and wd.numel() else math.nan
@@ -513,7 +464,7 @@ class Probe:
                 grad_rms=math.sqrt(g_ms) if g_ms is not None else None,
                 grad_norm=math.sqrt(g_ms * grad_n) if g_ms is not None else None,
                 weight_norm=w_norm, weight_ms=w_ms, bias_ms=b_ms,
-                weight_grad_norm=math.sqrt(wg[0]) if wg is not None else None,
+                weight_grad_norm=math.sqrt(wgrad_ss) if wgrad_ss is not None else None,
                 update_ratio=float(upd) if upd is not None else None,
             )
             if row.weight_grad_norm is not None and w_norm > 0:
@@ -534,7 +485,7 @@ class Probe:
         if theory:
             from .overlay import add_theory
 
-            add_theory(rep, [site[2] for site in snap.sites])
+            add_theory(rep, [site.activation for site in snap.sites])
         return rep
 
 
@@ -543,7 +494,7 @@ class Snapshot:
 
     __slots__ = ("sites", "input", "wgrad")
 
-    def __init__(self, sites: list[tuple], input: dict[str, Any], wgrad: dict[int, tuple]):
+    def __init__(self, sites: list[SiteRecord], input: dict[str, Any], wgrad: dict[int, WeightGrad]):
         self.sites, self.input, self.wgrad = sites, input, wgrad
 
 

@@ -153,11 +153,11 @@ def test_callback_statistics_match_a_float64_two_pass_even_for_a_collapsed_signa
     # The callback's one-pass sums (Σo² − B‖mean‖²) must fall back to two passes when the batch
     # mean dominates — here up to 1e4 × the spread across the batch, where one float32 pass
     # would lose every digit of the signal variance.
-    from initreg.probe.core import _batch_sums_fast, _Site
+    from initreg.probe.stats import Scratch, batch_sums_fast
 
     g = torch.Generator().manual_seed(0)
     o = torch.randn(128, 64, generator=g) * 0.5 + offset + torch.randn(64, generator=g)
-    col, ss = _batch_sums_fast(o, _Site("x", torch.nn.Identity()))
+    col, ss = batch_sums_fast(o, Scratch())
     d = o.double()
     exact = float(((d - d.mean(0)) ** 2).sum())
     assert float(ss) == pytest.approx(exact, rel=1e-4)
