@@ -7,12 +7,10 @@ contiguous slices, which is what a hand-written PyTorch loop does (see ``bench/`
 from __future__ import annotations
 
 import math
-import sys
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import pydantic
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -20,85 +18,27 @@ from torch import nn
 from ..data import Splits
 from ..errors import ConfigError
 from ..metrics import accuracy, expected_calibration_error
-from ..registry import format_validation_error
 from .callbacks import Callback, TrainState, overridden
 from .config import TrainConfig
 from .device import autocast, make_scaler, resolve_device, warn_if_slow
 from .history import History
+from .loop import (
+    LoopPlan,
+    as_train_config,
+    eval_loss_function,
+    loss_function,
+    make_optimizer,
+    make_scheduler,
+)
+from .progress import Progress
 from .streams import CALLBACKS, DATA_ORDER, MODEL_NOISE, callback_stream_names, stream, stream_seed
 
+# loop's names stay importable from here: `from initreg.train.fit import loss_function` keeps working
 __all__ = ["fit", "evaluate", "make_optimizer", "make_scheduler", "loss_function", "eval_loss_function", "as_train_config"]
 
 # Off the CPU, `fit` keeps running sums on the device and checks for divergence only when it
 # evaluates (no host sync per step). Tests set this to exercise that path on the CPU.
 _FORCE_LAZY_SYNC = False
-
-
-def as_train_config(config: TrainConfig | Mapping[str, Any] | None) -> TrainConfig:
-    if config is None:
-        return TrainConfig()
-    if isinstance(config, TrainConfig):
-        return config
-    try:
-        return TrainConfig(**config)
-    except pydantic.ValidationError as e:
-        raise ConfigError(f"train: {format_validation_error(e)}") from None
-
-
-def loss_function(cfg: TrainConfig, task: str):
-    """``loss(output, target)``: cross-entropy (hard or soft targets) or MSE."""
-    kind = cfg.loss if cfg.loss != "auto" else ("cross_entropy" if task == "classification" else "mse")
-    if kind == "cross_entropy":
-        ls = cfg.label_smoothing
-
-        def ce(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-            # y: class indices (N,) or soft targets (N, K) (mixup, distillation); smoothing applies to both
-            return F.cross_entropy(out, y, label_smoothing=ls)
-
-        return ce
-    if kind == "mse":
-        return lambda out, y: F.mse_loss(out, y.view_as(out) if y.numel() == out.numel() else y)
-    raise ConfigError(f"loss must be 'auto', 'cross_entropy' or 'mse'; got loss={cfg.loss!r}")
-
-
-def eval_loss_function(cfg: TrainConfig, task: str):
-    """The loss that evaluation reports: `loss_function` without label smoothing — smoothing is a
-    training-time target change, and a smoothed validation loss would not be comparable across
-    runs (or fit for early stopping)."""
-    return loss_function(cfg.model_copy(update={"label_smoothing": 0.0}) if cfg.label_smoothing else cfg, task)
-
-
-def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
-    params = [p for p in model.parameters() if p.requires_grad]
-    # SGD, foreach: one multi-tensor kernel per update op instead of a Python loop over parameters
-    # (bit-identical to the loop on the CPU, 1.3-1.4x faster steps for small MLPs).
-    # Adam/AdamW, fused (CPU and CUDA): one pass per parameter for the whole update; on this
-    # project's 2-core CPU 12-26% faster steps than foreach (bench/bench_precision.py), equal up
-    # to float rounding (it divides by sqrt(v)+eps in one expression).
-    fe = True if params else None
-    kinds = {p.device.type for p in params}
-    fused = bool(params) and len(kinds) == 1 and kinds <= {"cpu", "cuda"} and all(p.is_floating_point() for p in params)
-    if cfg.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov, weight_decay=cfg.weight_decay,
-                               foreach=fe)
-    if cfg.optimizer == "adam":
-        return torch.optim.Adam(params, lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay,
-                                **({"fused": True} if fused else {"foreach": fe}))
-    if cfg.optimizer == "adamw":
-        return torch.optim.AdamW(params, lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay,
-                                 **({"fused": True} if fused else {"foreach": fe}))
-    raise ConfigError(f"optimizer must be 'sgd', 'adam' or 'adamw'; got optimizer={cfg.optimizer!r}")
-
-
-def make_scheduler(opt: torch.optim.Optimizer, cfg: TrainConfig, total_steps: int, steps_per_epoch: int):
-    """A per-step scheduler (``None`` for a constant rate)."""
-    if cfg.schedule == "constant":
-        return None
-    if cfg.schedule == "step":
-        return torch.optim.lr_scheduler.StepLR(opt, step_size=cfg.step_size * steps_per_epoch, gamma=cfg.gamma)
-    if cfg.schedule == "cosine":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(total_steps, 1))
-    raise ConfigError(f"schedule must be 'constant', 'step' or 'cosine'; got schedule={cfg.schedule!r}")
 
 
 @torch.no_grad()
@@ -124,51 +64,13 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn, *, bat
     return res
 
 
-class _Progress:
-    """A rich progress bar on a terminal, one log line per epoch otherwise, or nothing."""
-
-    def __init__(self, mode: str, total: int, desc: str):
-        if mode == "auto":
-            mode = "bar" if sys.stderr.isatty() else "log"
-        self.mode, self.total, self.bar, self.task = mode, total, None, None
-        if mode == "bar":
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeRemainingColumn,
-            )
-
-            self.bar = Progress(TextColumn(desc), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
-                                TimeRemainingColumn(), transient=True)
-            self.bar.start()
-            self.task = self.bar.add_task(desc, total=total, info="")
-
-    def step(self, n: int = 1) -> None:
-        if self.bar is not None:
-            self.bar.advance(self.task, n)
-
-    def report(self, rec: dict[str, Any]) -> None:
-        info = "  ".join(f"{k}={v:.4g}" for k, v in rec.items()
-                         if k in ("train_loss", "val_loss", "val_acc") and isinstance(v, float))
-        if self.bar is not None:
-            self.bar.update(self.task, info=info)
-        elif self.mode == "log":
-            print(f"epoch {rec['epoch']:>4}  step {rec['step']:>7}  {info}", file=sys.stderr, flush=True)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.stop()
-
-
-def fit(model: nn.Module | Sequence[nn.Module], data: Splits, config: TrainConfig | Mapping[str, Any] | None = None,
+def fit(model: nn.Module, data: Splits, config: TrainConfig | Mapping[str, Any] | None = None,
         callbacks: Sequence[Callback] = ()) -> History:
     """Train ``model`` on ``data.x_train`` and evaluate on the validation (and test) split.
 
-    A list of K models (or ``config.seeds = K`` with such a list) trains K seeds at once —
-    vectorized where the model allows it — and returns K histories: see
-    `initreg.train.multiseed.fit_seeds`.
+    One model, one `History`. K seeds at once (vectorized where the model allows it) is
+    `initreg.train.multiseed.fit_seeds`, which counts steps and evaluations the same way
+    (`initreg.train.loop`).
 
     ``config.device`` / ``config.precision`` choose where and in which autocast precision to
     train (`initreg.train.device`); the model and data are moved to the device once. Off the
@@ -195,10 +97,13 @@ def fit(model: nn.Module | Sequence[nn.Module], data: Splits, config: TrainConfi
     ['acc', 'ece', 'loss']
     """
     cfg = as_train_config(config)
-    if isinstance(model, (list, tuple)) or cfg.seeds > 1:
-        from .multiseed import fit_seeds
-
-        return fit_seeds(model, data, cfg, callbacks=callbacks)  # type: ignore[return-value]
+    if not isinstance(model, nn.Module):
+        what = f"a list of {len(model)} models" if isinstance(model, (list, tuple)) else type(model).__name__
+        raise ConfigError(f"fit trains one nn.Module; got {what}. For several seeds use "
+                          "initreg.train.multiseed.fit_seeds(models, data, config)")
+    if cfg.seeds > 1:
+        raise ConfigError(f"fit trains one model; got train.seeds={cfg.seeds}. For several seeds use "
+                          "initreg.train.multiseed.fit_seeds(models, data, config) or initreg.runs.run")
     dev = resolve_device(cfg.device)
     if dev.type != "cpu":
         model.to(dev)
@@ -208,11 +113,8 @@ def fit(model: nn.Module | Sequence[nn.Module], data: Splits, config: TrainConfi
     hooks = {h: overridden(cbs, h) for h in ("on_fit_start", "on_epoch_start", "on_batch", "on_loss", "on_after_backward",
                                              "on_step_end", "on_evaluate", "on_epoch_end", "on_fit_end", "on_fit_abort")}
     x, y = data.x_train, data.y_train
-    n = len(x)
-    bs = min(cfg.batch_size, n)
-    steps_per_epoch = n // bs if cfg.drop_last else math.ceil(n / bs)
-    total = cfg.steps if cfg.steps is not None else cfg.epochs * steps_per_epoch
-    eval_every = cfg.eval_every or steps_per_epoch
+    plan = LoopPlan.of(cfg, len(x))
+    n, bs, steps_per_epoch, total = plan.n, plan.batch_size, plan.steps_per_epoch, plan.total
     loss_fn = loss_function(cfg, data.task)
     eval_loss_fn = eval_loss_function(cfg, data.task)
     opt = make_optimizer(model, cfg)
@@ -230,7 +132,7 @@ def fit(model: nn.Module | Sequence[nn.Module], data: Splits, config: TrainConfi
     state = TrainState(model=model, optimizer=opt, scheduler=sched, config=cfg, data=data, history=hist,
                        generator=stream(cfg.seed, CALLBACKS), total_steps=total, scaler=scaler, seed=cfg.seed,
                        streams={id(cb): stream(cfg.seed, name) for cb, name in zip(cbs, callback_stream_names(cbs))})
-    progress = _Progress(cfg.progress, total, f"train {type(model).__name__}")
+    progress = Progress(cfg.progress, total, f"train {type(model).__name__}")
     t0 = time.perf_counter()
     run_loss, run_correct, run_count = 0.0, 0, 0
 
@@ -334,7 +236,7 @@ def fit(model: nn.Module | Sequence[nn.Module], data: Splits, config: TrainConfi
                     progress.step()
                     for cb in hooks["on_step_end"]:
                         cb.on_step_end(state)
-                    if cfg.eval_every is not None and state.step % eval_every == 0:
+                    if plan.eval_after_step(state.step):
                         do_eval()
                         if hist.diverged:
                             break
@@ -346,10 +248,8 @@ def fit(model: nn.Module | Sequence[nn.Module], data: Splits, config: TrainConfi
                 finished = state.stop or state.step >= total
                 if completed:
                     state.epoch += 1
-                if cfg.eval_every is None and (completed or finished):
+                if plan.eval_after_epoch(state.step, completed, finished):
                     do_eval()
-                elif cfg.eval_every is not None and finished and state.step % eval_every:
-                    do_eval()  # a last record at the very end
                 if hist.diverged:
                     if completed:
                         state.epoch -= 1  # lazy path: the epoch did not complete cleanly

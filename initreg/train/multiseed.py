@@ -47,7 +47,17 @@ from ..models.low_rank import LowRankLinear
 from .callbacks import Callback
 from .config import TrainConfig
 from .device import autocast, make_scaler, resolve_device, warn_if_slow
+from .fit import fit
 from .history import History
+from .loop import (
+    LoopPlan,
+    as_train_config,
+    eval_loss_function,
+    loss_kind,
+    make_optimizer,
+    make_scheduler,
+)
+from .progress import Progress
 from .streams import DATA_ORDER, MODEL_NOISE, stream
 
 __all__ = ["SeedsResult", "StackedSequential", "fit_seeds", "train_seeds", "vectorize_reason"]
@@ -252,10 +262,8 @@ def _losses(kind: str, ls: float, out: torch.Tensor, y: torch.Tensor) -> torch.T
     if kind == "cross_entropy":
         per = F.cross_entropy(out.reshape(k * b, -1).float(), y.reshape(k * b), label_smoothing=ls, reduction="none")
         return per.view(k, b).mean(1)
-    if kind == "mse":
-        yy = y.reshape(out.shape) if y.numel() == out.numel() else y
-        return ((out.float() - yy) ** 2).reshape(k, -1).mean(1)
-    raise ConfigError(f"loss must be 'auto', 'cross_entropy' or 'mse'; got loss={kind!r}")
+    yy = y.reshape(out.shape) if y.numel() == out.numel() else y  # mse (`loss_kind` allows no other)
+    return ((out.float() - yy) ** 2).reshape(k, -1).mean(1)
 
 
 def _clip_per_copy(params: Sequence[torch.Tensor], max_norm: float) -> None:
@@ -279,15 +287,6 @@ def fit_seeds(models: nn.Module | Sequence[nn.Module], data: Splits, config: Tra
     ``callbacks`` may be a factory ``k -> callbacks`` so each sequential run gets fresh ones.
     The models are trained in place (like `fit`). Returns a `SeedsResult` of K histories.
     """
-    from .fit import (
-        _Progress,
-        as_train_config,
-        eval_loss_function,
-        fit,
-        make_optimizer,
-        make_scheduler,
-    )
-
     cfg = as_train_config(config)
     if isinstance(models, nn.Module):
         raise ConfigError(f"train.seeds={cfg.seeds} needs {cfg.seeds} independently built models; got one model. "
@@ -323,13 +322,10 @@ def fit_seeds(models: nn.Module | Sequence[nn.Module], data: Splits, config: Tra
     dgens = [stream(s, MODEL_NOISE, device=dev) for s in seeds]  # dropout masks (fit: the global RNG, same seed)
     net.generators = dgens
     x, y = data.x_train, data.y_train
-    n = len(x)
-    bs = min(one.batch_size, n)
-    steps_per_epoch = n // bs if one.drop_last else math.ceil(n / bs)
-    total = one.steps if one.steps is not None else one.epochs * steps_per_epoch
-    eval_every = one.eval_every or steps_per_epoch
+    plan = LoopPlan.of(one, len(x))
+    n, bs, steps_per_epoch, total = plan.n, plan.batch_size, plan.steps_per_epoch, plan.total
     loss_fn = eval_loss_function(one, data.task)
-    kind = one.loss if one.loss != "auto" else ("cross_entropy" if data.task == "classification" else "mse")
+    kind = loss_kind(one, data.task)
     opt = make_optimizer(net, one)
     sched = make_scheduler(opt, one, total, steps_per_epoch)
     amp = autocast(one.precision, dev)
@@ -342,7 +338,7 @@ def fit_seeds(models: nn.Module | Sequence[nn.Module], data: Splits, config: Tra
     run_loss = torch.zeros(K, dtype=torch.float64)
     run_correct = torch.zeros(K, dtype=torch.long, device=dev)
     run_count = 0
-    progress = _Progress(one.progress, total, f"train {K} seeds")
+    progress = Progress(one.progress, total, f"train {K} seeds")
     t0 = time.perf_counter()
 
     def per_copy_eval(xe: torch.Tensor, ye: torch.Tensor) -> list[dict[str, float]]:
@@ -441,7 +437,7 @@ def fit_seeds(models: nn.Module | Sequence[nn.Module], data: Splits, config: Tra
                 if classify:
                     run_correct += (out.argmax(2) == yb).sum(1)
                 progress.step()
-                if one.eval_every is not None and step % eval_every == 0:
+                if plan.eval_after_step(step):
                     do_eval()
                 if step >= total:
                     break
@@ -451,9 +447,7 @@ def fit_seeds(models: nn.Module | Sequence[nn.Module], data: Splits, config: Tra
             finished = step >= total
             if completed:
                 epoch += 1
-            if one.eval_every is None and (completed or finished):
-                do_eval()
-            elif one.eval_every is not None and finished and step % eval_every:
+            if plan.eval_after_epoch(step, completed, finished):
                 do_eval()
     finally:
         progress.close()

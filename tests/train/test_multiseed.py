@@ -155,15 +155,20 @@ def test_stacked_forward_matches_each_model():
 def test_errors(digits):
     m = _models(digits, {"name": "mlp", "depth": 1, "width": 8}, 2)
     with pytest.raises(ConfigError, match="train.seeds=3 needs 3 independently built models; got one model"):
-        fit(m[0], digits, {"seeds": 3, "progress": "none"})
+        fit_seeds(m[0], digits, {"seeds": 3, "progress": "none"})
     with pytest.raises(ConfigError, match="train.seeds=3 but 2 models were given"):
-        fit(m, digits, {"seeds": 3, "progress": "none"})
+        fit_seeds(m, digits, {"seeds": 3, "progress": "none"})
+    # fit trains one model: a list, or seeds > 1, points to fit_seeds
+    with pytest.raises(ConfigError, match=r"^fit trains one nn.Module; got a list of 2 models\. .*fit_seeds\(models"):
+        fit(m, digits, {"progress": "none"})
+    with pytest.raises(ConfigError, match=r"^fit trains one model; got train.seeds=3\. .*fit_seeds"):
+        fit(m[0], digits, {"seeds": 3, "progress": "none"})
     with pytest.raises(ConfigError, match="seeds has 1 entries but 2 models"):
         fit_seeds(m, digits, {"progress": "none"}, seeds=[0])
 
 
-def test_fit_with_a_list_and_run_with_seeds(digits, tmp_path):
-    hs = fit(_models(digits, {"name": "mlp", "depth": 1, "width": 8}, 2), digits, {"epochs": 1, "progress": "none"})
+def test_fit_seeds_with_a_list_and_run_with_seeds(digits, tmp_path):
+    hs = fit_seeds(_models(digits, {"name": "mlp", "depth": 1, "width": 8}, 2), digits, {"epochs": 1, "progress": "none"})
     assert len(hs) == 2 and hs.vectorized
     cfg = load_config({"data": {"name": "digits", "train_size": 240}, "model": {"name": "mlp", "depth": 1, "width": 8},
                        "train": {"epochs": 1, "seeds": 3, "seed": 7, "progress": "none"}, "seed": 2})
