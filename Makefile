@@ -25,7 +25,7 @@ setup: $(STAMP) wordnet
 
 ## WordNet for text augmentation (offline: Debian's packages copied for NLTK); fast when done.
 wordnet: $(STAMP)
-	$(BIN)/python -m initreg.regularize.wordnet_setup
+	$(BIN)/python -m initreg.tools.wordnet
 
 ## Headless Chromium for the lab report's browser test (Debian's packages: needs apt-get and
 ## root); where they cannot be installed, the test skips and says why.

@@ -180,6 +180,6 @@ def distill(teacher: nn.Module, student: nn.Module, data: Splits, train: Mapping
     >>> "acc" in h.test
     True
     """
-    from ..train import fit
+    from ..train.fit import fit
 
     return fit(student, data, train, callbacks=[Distill(teacher, temperature, alpha, precompute), *callbacks])

@@ -15,10 +15,9 @@ Criteria (registry `pruning_criteria`), each giving a 0/1 mask per Linear/Conv w
 weights considered (for ``structured``, ``round(s · rows)`` rows of each hidden layer).
 Pruning is cumulative: pruning a pruned model to a higher sparsity keeps the old zeros.
 
-Schedules: `one_shot` (prune once, optionally fine-tune), `iterative` (``rounds`` steps of
-sparsity ``1 − (1 − s)^{k/rounds}``, fine-tuning after each), `lottery_ticket` (Frankle &
-Carbin 2019, "The Lottery Ticket Hypothesis": after each pruning step the surviving weights
-are reset to their initial values and the sparse network is retrained).
+This module computes and applies masks and never trains (as ``torch.nn.utils.prune``); the
+recipes that train between pruning steps — one-shot, iterative, lottery ticket — are in
+`initreg.regularize.prune_recipes`, the in-training schedule is the `Prune` callback.
 
 The masks use ``torch.nn.utils.prune`` (``weight = weight_orig * weight_mask`` recomputed
 before every forward, so a masked weight stays zero through any optimizer step);
@@ -38,24 +37,20 @@ import copy
 import io
 import math
 import warnings
-from collections.abc import Mapping
 from typing import Any
 
 import torch
 from torch import nn
 from torch.nn.utils import prune as tprune
 
-from ..data import Splits
 from ..errors import ConfigError
 from ..registry import Registry
 from ..train.callbacks import Callback, TrainState
-from ..train.history import History
 from . import regularizers
 
 __all__ = [
     "pruning_criteria", "prunable", "check_sparsity", "compute_masks", "prune_", "make_permanent",
-    "sparsity_report", "saved_bytes", "one_shot", "iterative", "lottery_ticket", "round_sparsities",
-    "Prune",
+    "sparsity_report", "saved_bytes", "round_sparsities", "Prune",
 ]
 
 # A criterion maps (layers, sparsity, generator) -> {layer: (weight_mask, bias_mask | None)}
@@ -238,61 +233,6 @@ def round_sparsities(sparsity: float, rounds: int) -> list[float]:
     if rounds < 1:
         raise ConfigError(f"rounds must be >= 1; got rounds={rounds}")
     return [1 - (1 - s) ** (k / rounds) for k in range(1, rounds + 1)]
-
-
-def _fit(model: nn.Module, data: Splits, train: Any) -> History:
-    from ..train import fit
-
-    return fit(model, data, train)
-
-
-def one_shot(model: nn.Module, data: Splits | None, sparsity: float, *, criterion: str = "global_magnitude",
-             finetune: Mapping[str, Any] | Any | None = None, generator: torch.Generator | None = None) -> History | None:
-    """Prune a trained ``model`` once; fine-tune with the masks kept if ``finetune`` (a
-    `TrainConfig` or dict) is given. Returns the fine-tuning history (``None`` without)."""
-    prune_(model, sparsity, criterion, generator=generator)
-    return _fit(model, data, finetune) if finetune is not None else None
-
-
-def iterative(model: nn.Module, data: Splits, sparsity: float, *, rounds: int = 3, criterion: str = "global_magnitude",
-              finetune: Mapping[str, Any] | Any, generator: torch.Generator | None = None) -> list[History]:
-    """``rounds`` × (prune to the next target of `round_sparsities`, fine-tune with ``finetune``)."""
-    hists = []
-    for s in round_sparsities(sparsity, rounds):
-        prune_(model, s, criterion, generator=generator)
-        hists.append(_fit(model, data, finetune))
-    return hists
-
-
-@torch.no_grad()
-def _rewind(model: nn.Module, init_state: Mapping[str, torch.Tensor]) -> None:
-    params = dict(model.named_parameters()) | dict(model.named_buffers())
-    for k, v in init_state.items():
-        if k.endswith("_mask"):
-            continue
-        key = k if k in params else k + "_orig"
-        if key not in params:
-            raise ConfigError(f"lottery_ticket: init_state has {k!r}, which the model lacks; pass model.state_dict() "
-                              "taken before training")
-        params[key].copy_(v)
-
-
-def lottery_ticket(model: nn.Module, data: Splits, sparsity: float, *, init_state: Mapping[str, torch.Tensor],
-                   train: Mapping[str, Any] | Any, rounds: int = 1, criterion: str = "global_magnitude",
-                   generator: torch.Generator | None = None) -> list[History]:
-    """Lottery-ticket rewinding (Frankle & Carbin 2019) on a trained ``model``.
-
-    Each round: prune to the next target of `round_sparsities` by the current weights, reset
-    every surviving parameter to ``init_state`` (the state dict before training; a state from
-    early in training gives "late rewinding", Frankle et al. 2020), retrain with ``train``.
-    """
-    init_state = {k: v.detach().clone() for k, v in init_state.items()}
-    hists = []
-    for s in round_sparsities(sparsity, rounds):
-        prune_(model, s, criterion, generator=generator)
-        _rewind(model, init_state)
-        hists.append(_fit(model, data, train))
-    return hists
 
 
 # ---- callback form --------------------------------------------------------------------------

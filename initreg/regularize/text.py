@@ -15,7 +15,7 @@ Casing follows the original word: ``UPPER`` → ``UPPER``, ``Title`` → capital
 default, as EDA does: WordNet lists "a" as a vitamin and "is" as a form of "exist".
 
 WordNet is looked up on ``nltk.data.path`` (NLTK's own ``wordnet`` data if installed; offline,
-``make wordnet`` / ``python -m initreg.regularize.wordnet_setup`` puts Debian's WordNet
+``make wordnet`` / ``python -m initreg.tools.wordnet`` puts Debian's WordNet
 there); when none is found the error says how to get one.
 
 >>> import torch
@@ -36,7 +36,7 @@ from typing import Any
 import torch
 
 from ..errors import DataError
-from .wordnet_setup import HOW_TO
+from ..tools.wordnet import HOW_TO
 
 __all__ = ["load_wordnet", "synonyms", "synonym_replace", "SynonymReplacer", "STOPWORDS", "WORD_RE"]
 

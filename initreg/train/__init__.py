@@ -8,6 +8,8 @@ they stay reachable here by name, loaded on first use.
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 from .callbacks import Callback, TrainState
@@ -39,3 +41,18 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
+
+
+class _Package(types.ModuleType):
+    """``initreg.train.fit`` is the function: importing the submodule of the same name (which
+    the import system binds on its package) leaves the name alone. The module itself stays
+    ``sys.modules["initreg.train.fit"]`` (``from initreg.train.fit import evaluate`` works;
+    ``importlib.import_module("initreg.train.fit")`` returns it)."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "fit" and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

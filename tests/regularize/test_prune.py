@@ -17,10 +17,7 @@ from initreg.regularize import build_regularizers
 from initreg.regularize.prune import (
     Prune,
     compute_masks,
-    iterative,
-    lottery_ticket,
     make_permanent,
-    one_shot,
     prunable,
     prune_,
     pruning_criteria,
@@ -28,6 +25,7 @@ from initreg.regularize.prune import (
     saved_bytes,
     sparsity_report,
 )
+from initreg.regularize.prune_recipes import iterative, lottery_ticket, one_shot
 from initreg.train import fit
 
 

@@ -20,7 +20,7 @@ from initreg.regularize.text import (
     synonym_replace,
     synonyms,
 )
-from initreg.regularize.wordnet_setup import HOW_TO, lexnames_text, setup_wordnet
+from initreg.tools.wordnet import HOW_TO, lexnames_text, setup_wordnet
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +116,7 @@ def test_missing_wordnet_says_how_to_get_it(tmp_path):
 
 
 def test_setup_without_debian_files_explains(tmp_path, monkeypatch):
-    import initreg.regularize.wordnet_setup as ws
+    import initreg.tools.wordnet as ws
 
     monkeypatch.setattr(ws, "_nltk_wordnet", lambda: None)  # as on a machine with no WordNet at all
     empty = tmp_path / "src"

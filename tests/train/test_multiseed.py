@@ -180,7 +180,7 @@ def test_fit_seeds_with_a_list_and_run_with_seeds(digits, tmp_path):
 
 
 def test_stacked_linear_gradients_match_autograd_through_baddbmm():
-    from initreg.train.multiseed import _StackedLinear
+    from initreg.train.stacked import StackedLinear as _StackedLinear
 
     g = torch.Generator().manual_seed(0)
     x = torch.randn(3, 5, 4, generator=g, dtype=torch.float64, requires_grad=True)

@@ -1,4 +1,4 @@
-"""Offline WordNet for NLTK, from Debian's packages: ``python -m initreg.regularize.wordnet_setup``.
+"""Offline WordNet for NLTK, from Debian's packages: ``python -m initreg.tools.wordnet``.
 
 Synonym replacement (`initreg.regularize.text`) reads WordNet with NLTK's reader. With
 internet, ``python -m nltk.downloader wordnet`` is all it takes. Offline, this set-up:
@@ -53,7 +53,7 @@ _CATEGORY = {"noun": 1, "verb": 2, "adj": 3, "adv": 4}
 HOW_TO = (
     "WordNet for NLTK was not found. Get it one of these ways: "
     "(1) offline on Debian/Ubuntu: `apt-get install --no-install-recommends wordnet-base wordnet-sense-index` "
-    "then `python -m initreg.regularize.wordnet_setup` (or `make wordnet`), which copies the files into "
+    "then `python -m initreg.tools.wordnet` (or `make wordnet`), which copies the files into "
     "<venv>/share/nltk_data/corpora/wordnet and derives the lexnames file; "
     "(2) with internet: `python -m nltk.downloader wordnet`."
 )
@@ -156,7 +156,7 @@ def setup_wordnet(dest: Path | None = None, *, source: Path = DEBIAN_DIR, instal
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                 epilog="Example: python -m initreg.regularize.wordnet_setup --require")
+                                 epilog="Example: python -m initreg.tools.wordnet --require")
     ap.add_argument("--dest", type=Path, default=None, help="a folder on nltk.data.path (default: %(default)s → "
                     f"{default_dest()})")
     ap.add_argument("--no-install", action="store_true", help="never call apt-get")
