@@ -13,6 +13,7 @@
 >>> d = load_data({"name": "digits", "train_size": 100})
 >>> m = build_model({"name": "mlp", "depth": 1, "width": 16}, d.input_shape, 10, seed=0)
 >>> h = one_shot(m, d, 0.5, finetune={"epochs": 1, "progress": "none"})
+>>> from initreg.regularize.prune import sparsity_report
 >>> sparsity_report(m)[-1]["sparsity"], h.epochs
 (0.5, 1)
 """
