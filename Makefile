@@ -45,6 +45,7 @@ test: $(STAMP) wordnet browser
 
 lint: $(STAMP)
 	$(BIN)/ruff check initreg tests bench
+	$(BIN)/mypy  # the public API's modules: [tool.mypy] files in pyproject.toml
 
 ## Speed benchmarks (ratios, one process each) -> BENCHMARKS.md. Lightning comes from the bench extra.
 bench: $(STAMP)

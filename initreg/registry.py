@@ -25,7 +25,7 @@ import difflib
 import fnmatch
 import inspect
 import typing
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Set
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from .errors import ConfigError
@@ -96,7 +96,7 @@ class Registry(Generic[T]):
         if not isinstance(config, Mapping) or "name" not in config:
             raise ConfigError(f"a {self.kind} config must be a name or a mapping with 'name'; got {config!r}")
         params = {k: v for k, v in config.items() if k != "name"}
-        fn = self.get(config["name"])
+        fn: Any = self.get(config["name"])
         params = validate_params(fn, params, where=f"{self.kind} {config['name']!r}", supplied=set(extra))
         return fn(**params, **extra)
 
@@ -136,7 +136,7 @@ def _signature_model(fn: Callable, skip: set[str]) -> type[pydantic.BaseModel]:
     )
 
 
-def validate_params(fn: Callable, params: Mapping[str, Any], *, where: str, supplied: set[str] = frozenset()) -> dict[str, Any]:
+def validate_params(fn: Callable, params: Mapping[str, Any], *, where: str, supplied: Set[str] = frozenset()) -> dict[str, Any]:
     """Validate ``params`` against ``fn``'s signature; return them coerced.
 
     Unknown keys fail listing the valid keys; a wrong type or value fails naming the field.

@@ -24,6 +24,7 @@ that name is taken (two runs started in the same second).
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -108,7 +109,7 @@ class RunConfig(BaseModel):
 
 def _check_keys(cfg: Mapping[str, Any]) -> None:
     """Friendlier unknown-key errors than pydantic's (which lists no valid keys)."""
-    sections = {"data": DataConfig, "train": TrainConfig}
+    sections: dict[str, type[BaseModel]] = {"data": DataConfig, "train": TrainConfig}
     check_keys(cfg, list(RunConfig.model_fields))
     for sec, model in sections.items():
         sub = cfg.get(sec)
@@ -176,6 +177,10 @@ def _fresh_dir(out: Path, name: str) -> Path:
     return path
 
 
+def _save_state(model: torch.nn.Module, target: Any) -> None:
+    torch.save(model.state_dict(), target)
+
+
 def write_run_folder(out: str | Path, cfg: RunConfig, data: Splits, histories: Sequence[History],
                      models: Sequence[torch.nn.Module], *, seeds: SeedsResult | None = None) -> Path:
     """Write a run folder under ``out`` (the layout in the module docstring) and return it:
@@ -198,7 +203,7 @@ def write_run_folder(out: str | Path, cfg: RunConfig, data: Splits, histories: S
         hist, model = histories[0], models[0]
         hist.write_csv(run_dir / "history.csv")
         write_json(run_dir / "metrics.json", hist.summary())
-        atomic_write(run_dir / "model.pt", lambda t: torch.save(model.state_dict(), t))
+        atomic_write(run_dir / "model.pt", functools.partial(_save_state, model))
         if hist.records:
             from .plot import plot_history
 
@@ -215,7 +220,7 @@ def write_run_folder(out: str | Path, cfg: RunConfig, data: Splits, histories: S
         sd = run_dir / f"seed-{i}"
         h.write_csv(sd / "history.csv")
         write_json(sd / "metrics.json", h.summary())
-        atomic_write(sd / "model.pt", lambda t, m=m: torch.save(m.state_dict(), t))
+        atomic_write(sd / "model.pt", functools.partial(_save_state, m))
     return run_dir
 
 

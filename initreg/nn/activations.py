@@ -324,8 +324,12 @@ def activation_function(activation: str | dict[str, Any] | Callable, **params: A
         return activation, None, dict(params)
     if isinstance(activation, dict):
         params = {**{k: v for k, v in activation.items() if k != "name"}, **params}
-        activation = activation.get("name")
-    info = activation_info(activation)
+        name = activation.get("name")
+    else:
+        name = activation
+    if not isinstance(name, str):
+        raise ConfigError(f"activation must be a name, a {{'name': ...}} config or a callable; got {name!r}")
+    info = activation_info(name)
     p = info.with_defaults(params)
     return (lambda x: info.f(x, **p)), (lambda x: info.df(x, **p)), p
 

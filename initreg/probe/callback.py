@@ -198,7 +198,8 @@ class ProbeCallback(Callback):
         in-place change since then bumps the version, and the norm is taken again."""
         if not self._recording or self.probe is None or self._sgd_groups is None:
             return
-        p, ups = self.probe, []
+        p = self.probe
+        ups: list[tuple[Any, Any, float]] = []
         with torch.no_grad():
             for w, group in zip(p.weights(), self._sgd_groups):
                 g, rec = w.grad, p.weight_grad(w)

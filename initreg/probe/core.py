@@ -106,8 +106,9 @@ class _Site(Scratch):
 
     def __init__(self, name: str, module: nn.Module):
         super().__init__()
-        self.name, self.module, self.act = name, module, None
-        self.s: dict[str, Tensor] = {}  # a new dict every pass: a snapshot keeps the old one without copying
+        self.name, self.module = name, module
+        self.act: nn.Module | None = None
+        self.s: dict[str, Any] = {}  # a new dict every pass: a snapshot keeps the old one without copying
         self.n = 0  # entries of the output
         self.grad_n = 0
         self.prehooks: dict[int, Callable] = {}

@@ -87,9 +87,9 @@ def batch_sums_fast(o: Tensor, site: Scratch) -> tuple[Tensor, Tensor | float]:
         col = torch.mv(o2.t(), w)  # (1/B)·oᵀ1: one BLAS gemv (torch.matmul adds ~4 µs of dispatch here)
         v = o2.view(-1) if o2.is_contiguous() else o2.reshape(-1)
         tot = torch.dot(v, v).item()  # host reads: free on the CPU
-        ss = tot - b * torch.dot(col, col).item()
-        if ss >= CANCEL * tot:
-            return (col if o.ndim == 2 else col.view(o.shape[1:])), ss
+        one_pass = tot - b * torch.dot(col, col).item()
+        if one_pass >= CANCEL * tot:
+            return (col if o.ndim == 2 else col.view(o.shape[1:])), one_pass
     buf = site.buf
     if buf is None or buf.shape != o2.shape or buf.dtype != o.dtype or buf.device != o.device:
         buf = site.buf = torch.empty_like(o2, memory_format=torch.contiguous_format)

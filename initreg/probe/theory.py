@@ -35,6 +35,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -78,9 +79,10 @@ def variance_map(f: Callable | None | Sequence[Callable | None], x_ms: float | S
     """
     n = len(sw2)
     acts = list(f) if isinstance(f, (list, tuple)) else [f] * n
-    m = x_ms[0] if isinstance(x_ms, (list, tuple)) else x_ms
+    m = float(x_ms[0] if isinstance(x_ms, (list, tuple)) else x_ms)  # type: ignore[arg-type]
+    names: list[Any] = [a if a is not None else "identity" for a in acts]
     # fans of 1: then fan_in · Var(W) is σ_w² itself
-    return predicted_variances([a if a is not None else "identity" for a in acts], [(1, 1)] * n,
+    return predicted_variances(names, [(1, 1)] * n,
                                weight_var=list(sw2), bias_var=list(sb2), input_moment=m).forward
 
 

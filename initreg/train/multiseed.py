@@ -35,7 +35,7 @@ import math
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -87,7 +87,7 @@ def _clip_per_copy(params: Sequence[torch.Tensor], max_norm: float) -> None:
     if not grads:
         return
     k = grads[0].shape[0]
-    norms = torch.sqrt(sum((g.reshape(k, -1).double() ** 2).sum(1) for g in grads)).float()
+    norms = torch.sqrt(torch.stack([(g.reshape(k, -1).double() ** 2).sum(1) for g in grads]).sum(0)).float()
     coef = torch.clamp(max_norm / (norms + 1e-6), max=1.0)
     for g in grads:
         g.mul_(coef.view(-1, *([1] * (g.ndim - 1))))
@@ -132,7 +132,8 @@ def fit_seeds(models: nn.Module | Sequence[nn.Module], data: Splits, config: Tra
     if data.x_train.device != dev:
         data = data.to(dev)
     K = len(models)
-    net = StackedSequential(models).to(dev)
+    stack = cast("list[nn.Sequential]", models)  # vectorize_reason allowed only Sequentials
+    net = StackedSequential(stack).to(dev)
     gens = [stream(s, DATA_ORDER) for s in seeds]  # shuffling (CPU, like fit)
     dgens = [stream(s, MODEL_NOISE, device=dev) for s in seeds]  # dropout masks (fit: the global RNG, same seed)
     net.generators = dgens
@@ -266,7 +267,7 @@ def fit_seeds(models: nn.Module | Sequence[nn.Module], data: Splits, config: Tra
                 do_eval()
     finally:
         progress.close()
-    net.write_back(models)
+    net.write_back(stack)
     secs = time.perf_counter() - t0
     for h in hists:
         if not h.diverged:

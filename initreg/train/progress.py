@@ -38,13 +38,13 @@ class Progress:
             self.task = self.bar.add_task(desc, total=total, info="")
 
     def step(self, n: int = 1) -> None:
-        if self.bar is not None:
+        if self.bar is not None and self.task is not None:
             self.bar.advance(self.task, n)
 
     def report(self, rec: dict[str, Any]) -> None:
         info = "  ".join(f"{k}={v:.4g}" for k, v in rec.items()
                          if k in ("train_loss", "val_loss", "val_acc") and isinstance(v, float))
-        if self.bar is not None:
+        if self.bar is not None and self.task is not None:
             self.bar.update(self.task, info=info)
         elif self.mode == "log":
             print(f"epoch {rec['epoch']:>4}  step {rec['step']:>7}  {info}", file=sys.stderr, flush=True)

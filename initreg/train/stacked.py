@@ -18,7 +18,7 @@ torch.Size([3, 5, 2])
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -203,19 +203,20 @@ class StackedSequential(nn.Module):
         """Copy copy ``k``'s weights into ``models[k]``."""
         it = iter(self.weights)
         for i, m in enumerate(models[0]):
-            params: list[Callable[[nn.Module], torch.Tensor]] = []
             if isinstance(m, nn.Linear):
-                params = [lambda mm, i=i: mm[i].weight] + ([lambda mm, i=i: mm[i].bias] if m.bias is not None else [])
+                names = ["weight"] + (["bias"] if m.bias is not None else [])
             elif isinstance(m, LowRankLinear):
-                params = [lambda mm, i=i: mm[i].down.weight, lambda mm, i=i: mm[i].up.weight]
-                params += [lambda mm, i=i: mm[i].up.bias] if m.up.bias is not None else []
-            for get in params:
+                names = ["down.weight", "up.weight"] + (["up.bias"] if m.up.bias is not None else [])
+            else:
+                continue
+            for name in names:  # in the order __init__ stacked them
                 w = next(it)
                 for k, mm in enumerate(models):
-                    get(mm).copy_(w[k])
+                    mm[i].get_parameter(name).copy_(w[k])
 
 
-def signature(m: nn.Module) -> tuple:
+def signature(m: nn.Module) -> tuple[Any, ...]:
     """Parameter shapes and each layer's repr (dropout p, activation settings, ...): copies
     with equal signatures are the same function up to their weights."""
-    return tuple((n, tuple(p.shape)) for n, p in m.named_parameters()) + tuple(repr(c) for c in m)
+    shapes = tuple((n, tuple(p.shape)) for n, p in m.named_parameters())
+    return shapes + tuple(repr(c) for c in m.children())
