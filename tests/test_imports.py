@@ -172,12 +172,6 @@ def test_no_import_cycles():
     assert _cycles(_graph()) == []
 
 
-# Private names that initreg.init still shares between its own modules (a table of variances and
-# an argument check in init/schemes.py); they go when init registers each scheme with its facts.
-_INIT_PRIVATE = {("initreg.init.critical", "_VARIANCE"), ("initreg.init.critical", "_check"),
-                 ("initreg.init.initialize", "_VARIANCE")}
-
-
 def test_no_module_imports_a_private_name_from_another():
     known = set(MODULES)
     bad = []
@@ -187,7 +181,7 @@ def test_no_module_imports_a_private_name_from_another():
             if target.split(".")[0] != "initreg" or target == src:
                 continue
             private = [n for n in names if n.startswith("_") and not n.startswith("__")
-                       and f"{target}.{n}" not in known and (src, n) not in _INIT_PRIVATE]
+                       and f"{target}.{n}" not in known]
             if private:
                 bad.append(f"{p.relative_to(ROOT.parent)}:{line}: from {target} import {', '.join(private)}")
     assert bad == []
