@@ -1,8 +1,8 @@
 """The ``initreg`` command line: typer + rich.
 
 Each command lives in its own module of this package and registers itself on `app`;
-`main` turns a user error (bad config, unknown name, missing data) into one or two
-lines on stderr and exit status 2 — never a traceback.
+every command turns a user error (bad config, unknown name, missing data, a path that
+cannot be written) into one line on stderr and exit status 2 — never a traceback.
 """
 
 from __future__ import annotations
@@ -22,26 +22,12 @@ __all__ = ["app", "console", "err_console", "main"]
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``initreg`` console script."""
-    import pydantic
-
-    from ..errors import ConfigError
-    from ..registry import format_validation_error
-
+    """Entry point of the ``initreg`` console script: the exit status (user errors: 2, see `app`)."""
     try:
         app(args=argv, prog_name="initreg")  # typer handles --help and usage errors (exit 2) itself
     except SystemExit as e:
         return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
-    except ConfigError as e:
-        err_console.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True, markup=True)
-        return 2
-    except pydantic.ValidationError as e:
-        err_console.print(f"[bold red]error:[/] {format_validation_error(e)}", highlight=False, soft_wrap=True)
-        return 2
-    except (FileNotFoundError, PermissionError, IsADirectoryError) as e:
-        err_console.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
-        return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # outside a command (while the app is being set up)
         err_console.print("interrupted")
         return 130
     return 0
