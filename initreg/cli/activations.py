@@ -38,7 +38,10 @@ def activations_cmd(
 
     from ..nn.activation_table import activations_table
     from ..nn.activations import activation_info
+    from ..utils.paths import validate_out_file
 
+    if figure and str(figure):
+        validate_out_file(figure, "--figure")
     t = Table(title="activations (use as model.activation; gains: 1/sqrt(E\\[f(z)^2]), 1/sqrt(E\\[f'(z)^2]), z~N(0,1))")
     for col in ("name", "f(x)", "f'(x)", "range", "lecture's range", "zero-centred", "gain fwd", "gain bwd"):
         t.add_column(col, justify="right" if col.startswith("gain") else "left",

@@ -52,8 +52,9 @@ class _Group(TyperGroup):
             fail(format_validation_error(e))
         except OSError as e:
             fail(os_error_text(e))
-        except KeyboardInterrupt:
-            err_console.print("interrupted", highlight=False)
+        except KeyboardInterrupt as e:  # Ctrl-C, or a command's own stop on SIGINT/SIGTERM (its message)
+            err_console.print(f"interrupted: {e}" if str(e) else "interrupted", highlight=False, soft_wrap=True,
+                              markup=False)
             raise typer.Exit(130) from None
         raise typer.Exit(2)
 

@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from .app import app, console
+from .tables import new_table
 
 
 @app.command("datasets")
@@ -60,26 +61,43 @@ def train_cmd(
 
     Example (distillation): initreg train --set model.width=32 --teacher runs/big-teacher --kd-temperature 4
     """
+    from ..data import load_data
     from ..train import load_config, run
+    from ..utils.paths import safe_name, validate_out_dir
+    from .checks import check_model_size, check_teacher
 
     overrides = list(set_) + ([f"data.data_dir={data_dir}"] if data_dir else [])
     cfg = load_config(config, overrides)
     if teacher is not None:
+        check_teacher(teacher)
         kd = {"name": "distill", "teacher": str(teacher), "temperature": kd_temperature, "alpha": kd_alpha}
         cfg = load_config({**cfg.model_dump(mode="json"), "regularize": [*cfg.regularize, kd]})
-    res = run(cfg, out)
+    validate_out_dir(out, "--out")
+    if cfg.name is not None:
+        validate_out_dir(out / safe_name(cfg.name, "name (the run folder's name)"), "--out/name")
+    data = load_data(cfg.data)
+    check_model_size(cfg.model, data.input_shape, data.num_outputs)
+    res = run(cfg, out, data=data)
     h = res.history
     console.print(f"[bold]{res.data.describe()}[/]")
     if h.diverged:
-        console.print(f"[red]diverged[/] at step {h.diverged_step} (non-finite loss)")
+        console.print(f"[red]diverged[/] at step {h.diverged_step} (non-finite loss): the numbers below are from "
+                      "before it; try a smaller train.lr or train.grad_clip", highlight=False)
     last = h.last
-    t = Table(title="result")
-    t.add_column("metric")
-    t.add_column("value", justify="right")
+    t = new_table("result", "metric", "value")
     for k in ("epoch", "step", "train_loss", "val_loss", "val_acc", "val_ece"):
         if k in last:
-            t.add_row(k, f"{last[k]:.4g}" if isinstance(last[k], float) else str(last[k]))
+            t.add_row(k, _fmt(last[k]))
     for k, v in (h.test or {}).items():
-        t.add_row(f"test_{k}", f"{v:.4g}")
-    console.print(t)
-    console.print(f"run folder: {res.dir}")
+        t.add_row(f"test_{k}", _fmt(v))
+    if h.diverged:
+        t.add_row("diverged at step", str(h.diverged_step))
+    if t.row_count:
+        console.print(t)
+    else:
+        console.print(f"no metric was recorded ({h.steps} steps, {h.epochs} epochs)", highlight=False)
+    console.print(f"run folder: {res.dir}", highlight=False, soft_wrap=True)
+
+
+def _fmt(v) -> str:
+    return f"{v:.4g}" if isinstance(v, float) else str(v)

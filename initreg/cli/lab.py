@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
 from .app import app, console
+from .tables import new_table
 
 
 @app.command("lab")
@@ -28,6 +28,7 @@ def lab_cmd(
 
     Example: initreg lab --quick --only C1 --out lab-out
     """
+    from ..errors import ConfigError
     from ..lab import run_lab, select
     from ..lab.messages import message
     from ..lab.report import (
@@ -39,15 +40,18 @@ def lab_cmd(
         verdict_of,
         verdict_text,
     )
+    from ..utils.paths import safe_name, validate_out_dir
 
     lang = "en"
     styles = {"holds": "green", "does_not_hold": "red", "inconclusive": "yellow", "error": "magenta"}
-    ids = [c for c in (only or "").split(",") if c.strip()] or None
+    ids = None
+    if only is not None:
+        ids = [safe_name(c.strip(), "--only: claim id") for c in only.split(",") if c.strip()]
+        if not ids:
+            raise ConfigError(f"--only {only!r} selects no claim; give claim ids such as --only C1,C5 "
+                              "(`initreg lab --list` lists them), or leave --only out for every claim")
     if list_:
-        t = Table(title="lab claims")
-        t.add_column("claim", style="bold")
-        t.add_column("title")
-        t.add_column("criterion")
+        t = new_table("lab claims", "claim", "title", "criterion")
         for e in select(ids):
             t.add_row(e.claim, e.title, e.criterion)
         console.print(t)
@@ -56,12 +60,16 @@ def lab_cmd(
     def show(rec: dict) -> None:
         style = styles[verdict_of(rec)]
         extra = f" {message('cli.cached', lang)}" if rec.get("cached") else ""
-        console.print(f"[{style}]{rec['claim']:>4} {verdict_text(rec, lang):<14}[/] {rec['title']}{extra}", highlight=False)
+        console.print(f"[{style}]{rec['claim']:>4} {verdict_text(rec, lang):<14}[/] {rec['title']}{extra}", highlight=False,
+                      no_wrap=True, overflow="ellipsis")  # one line per claim, also at 80 columns
 
+    validate_out_dir(out, "--out")
+    for e in select(ids):  # claim ids become folder names under OUT/claims
+        safe_name(e.claim, "claim id")
     recs = run_lab(ids, quick=quick, seeds=seeds, out=out, workers=workers, rerun=rerun, on_result=show)
-    t = Table(title=message("cli.table_title", lang, mode=message("mode.quick" if quick else "mode.full", lang)))
-    for key in ("col.claim", "col.title", "col.verdict", "col.effect", "col.threshold", "col.seeds", "col.seconds"):
-        t.add_column(message(key, lang), overflow="fold")  # a narrow terminal wraps a cell, never cuts a number
+    t = new_table(message("cli.table_title", lang, mode=message("mode.quick" if quick else "mode.full", lang)),
+                  *(message(key, lang) for key in ("col.claim", "col.title", "col.verdict", "col.effect", "col.threshold",
+                                                    "col.seeds", "col.seconds")))
     for r in recs:
         v = verdict_of(r)
         h = headline(r)

@@ -122,7 +122,12 @@ def probe_cmd(
     from ..models import build_model
     from ..probe import plot_profile, probe
     from ..train import TrainConfig, loss_function
+    from ..utils.paths import validate_out_file
 
+    if json_path is not None:
+        validate_out_file(json_path, "--json")
+    if figure is not None and not no_figure:
+        validate_out_file(figure, "--figure")
     torch.set_num_threads(min(torch.get_num_threads(), 4))
     factory = load_factory(module) if module is not None else None  # a bad path fails before any data loads
     auto_flat = model != "cnn" if module is None else True

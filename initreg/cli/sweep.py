@@ -8,9 +8,8 @@ import math
 from pathlib import Path
 
 import typer
-from rich.table import Table
-
 from .app import app, console
+from .tables import new_table
 
 
 @app.command("sweep")
@@ -32,8 +31,14 @@ def sweep_cmd(
     Example: initreg sweep sweep.yaml --workers 2   (then: initreg results sweeps/NAME)
     """
     from ..sweep import load_spec, run_sweep
+    from ..sweep.run import sweep_dir
+    from ..utils.paths import validate_out_dir
 
     s = load_spec(spec)
+    if not dry_run:
+        validate_out_dir(out, "--out")
+        validate_out_dir(sweep_dir(s, out), "--out/name")
+        _check_models(s)
     if dry_run:
         trials = s.expand()
         console.print(f"sweep {s.name!r}: {len(trials)} runs ({len(s.combos())} settings × {len(s.seed_list)} seeds), "
@@ -57,6 +62,26 @@ def sweep_cmd(
     console.print(f"database: {r['db']}" + (f"  figure: {r['figure']}" if r["figure"] else ""))
 
 
+def _check_models(spec) -> None:
+    """Every distinct model of the sweep fits in memory (built on the meta device)."""
+
+    from ..data import load_data
+    from .checks import check_model_size
+
+    shapes: dict[str, tuple] = {}
+    seen: set[str] = set()
+    for t in spec.expand():
+        key = json.dumps([t.config["data"], t.config["model"]], sort_keys=True, default=str)
+        if key in seen:
+            continue
+        seen.add(key)
+        dkey = json.dumps(t.config["data"], sort_keys=True, default=str)
+        if dkey not in shapes:
+            d = load_data(t.config["data"])
+            shapes[dkey] = (d.input_shape, d.num_outputs)
+        check_model_size(t.config["model"], *shapes[dkey])
+
+
 def _fmt(v) -> str:
     if isinstance(v, float):
         return "nan" if math.isnan(v) else f"{v:.4g}"
@@ -77,7 +102,12 @@ def results_cmd(
     from ..errors import ConfigError
     from ..sweep import open_store, plot_sweep
     from ..sweep.figure import aggregate
+    from ..utils.paths import validate_out_file
 
+    if csv_path is not None:
+        validate_out_file(csv_path, "--csv")
+    if figure is not None:
+        validate_out_file(figure, "--figure")
     store = open_store(sweep)
     try:
         rows = store.rows()
@@ -99,17 +129,14 @@ def results_cmd(
                             *[r["metrics"].get(k) for k in mkeys], r["seconds"], r["run_dir"], r["error"]])
         console.print(f"wrote {len(rows)} rows to {csv_path}")
         return
-    t = Table(title=f"runs ({len(rows)})")
-    for c in (*params, "seed", "status", metric, "s"):
-        t.add_column(c)
+    t = new_table(f"runs ({len(rows)})", *params, "seed", "status", metric, "s", right=(metric, "s"))
     for r in rows:
         st = {"done": "green", "diverged": "yellow"}.get(r["status"], "red")
         t.add_row(*[_fmt(r["params"].get(p)) for p in params], str(r["seed"]), f"[{st}]{r['status']}[/]",
                   _fmt(r["metrics"].get(metric)), _fmt(r["seconds"]))
     console.print(t)
-    s = Table(title=f"{metric}: mean ± 95% CI over seeds")
-    for c in (*params, "seeds", "mean", "± CI", "diverged"):
-        s.add_column(c)
+    s = new_table(f"{metric}: mean ± 95% CI over seeds", *params, "seeds", "mean", "± CI", "diverged",
+                  right=("mean", "± CI"))
     for a in aggregate(rows, metric):
         st = a["stat"]
         s.add_row(*[_fmt(a["params"].get(p)) for p in params], str(a["n"]), _fmt(st["mean"]) if st else "",

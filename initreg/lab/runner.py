@@ -21,32 +21,52 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..utils.io import environment_info, write_json
+from ..utils.procs import Interrupted, StopOnSignal, guard_worker
 from .experiment import Context, Experiment, Outcome, experiments
 
 __all__ = ["discover", "run_lab", "select", "run_one"]
 
 
+PLUGINS_ENV = "INITREG_LAB_PLUGINS"  # comma-separated modules that register more experiments
+
+
 def discover() -> None:
-    """Import every module in ``initreg.lab.claims`` so its experiments register."""
+    """Import every module in ``initreg.lab.claims`` so its experiments register, then the
+    modules named in the environment variable ``INITREG_LAB_PLUGINS`` (comma-separated; worker
+    processes inherit it)."""
     from . import claims
 
     for mod in pkgutil.iter_modules(claims.__path__):
         if not mod.name.startswith("_"):
             importlib.import_module(f"{claims.__name__}.{mod.name}")
+    for name in os.environ.get(PLUGINS_ENV, "").split(","):
+        if name.strip():
+            try:
+                importlib.import_module(name.strip())
+            except ImportError as e:
+                raise ConfigError(f"{PLUGINS_ENV}: cannot import {name.strip()!r}: {e}") from None
 
 
 def select(only: Sequence[str] | None = None) -> list[Experiment]:
     """The experiments to run, in claim order; unknown ids list the known ones."""
     discover()
-    if only:
+    if only is not None:
+        ids = [c.strip().upper() for c in only if c.strip()]
+        if not ids:
+            raise ConfigError(f"the claim selection {list(only)!r} is empty; give claim ids such as C1,C5 "
+                              f"(known: {', '.join(experiments.names())}), or no selection for all")
         exps = []
-        for c in only:
-            c = c.strip().upper()
-            if c:
-                exps.append(experiments.get(c))
+        for c in dict.fromkeys(ids):
+            exps.append(experiments.get(c))
     else:
         exps = [experiments.get(n) for n in experiments.names()]
     return sorted(exps, key=lambda e: (e.order, e.claim))
+
+
+def _start_worker(parent_pid: int, stop: Any) -> None:
+    """A pool worker's initializer: exit with the parent or on its stop event (`guard_worker`)."""
+    guard_worker(parent_pid, stop)
+    _init_worker()
 
 
 def _init_worker() -> None:
@@ -100,6 +120,40 @@ def _cached(out: Path, claim: str, key: str) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return rec if rec.get("key") == key and rec.get("status") == "ok" else None
+
+
+def _run_pool(todo: list[tuple[Experiment, list[int], str]], n: int, quick: bool, out: Path,
+              finished: Callable[[dict[str, Any]], None], interrupted: Callable[[StopOnSignal], Interrupted]) -> None:
+    """Run ``todo`` in ``n`` spawned worker processes; on SIGINT/SIGTERM stop scheduling, make
+    the workers exit (a shared event their watchdog polls) and raise `Interrupted`."""
+    ctx = mp.get_context("spawn")
+    stop = ctx.Event()
+    pool = cf.ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_start_worker,
+                                  initargs=(os.getpid(), stop))
+    with StopOnSignal(on_exit_now=stop.set) as sig:
+        try:
+            pending = {pool.submit(run_one, e.claim, quick, s, str(out), key): e for e, s, key in todo}
+            while pending and not sig.requested:
+                done, _ = cf.wait(pending, timeout=0.2, return_when=cf.FIRST_COMPLETED)
+                for f in done:
+                    e = pending.pop(f)
+                    try:
+                        rec = f.result()
+                    except Exception as ex:  # the worker died (e.g. killed): report, keep going
+                        rec = {"claim": e.claim, "title": e.title, "statement": e.statement, "criterion": e.criterion,
+                               "lecture": list(e.lecture), "status": "error", "holds": None, "verdict": None,
+                               "numbers": {}, "figures": [], "notes": "", "error": f"worker failed: {type(ex).__name__}: {ex}",
+                               "seconds": 0.0}
+                    finished(rec)
+        except BaseException:  # e.g. an error in on_result: drop the queued claims, stop the workers
+            stop.set()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        if sig.requested:
+            stop.set()  # the workers' watchdogs exit within WATCHDOG_INTERVAL; running claims are dropped
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise interrupted(sig)
+    pool.shutdown(wait=True)
 
 
 def run_lab(only: Sequence[str] | None = None, *, quick: bool = False, seeds: int | None = None,
@@ -158,44 +212,35 @@ def run_lab(only: Sequence[str] | None = None, *, quick: bool = False, seeds: in
                            TimeElapsedColumn(), transient=True)
             bar.start()
             tid = bar.add_task("lab", total=len(todo), info="")
+
+        def finished(rec: dict[str, Any]) -> None:
+            results[rec["claim"]] = rec
+            save()
+            if bar:
+                bar.advance(tid)
+                bar.update(tid, info=f"{rec['claim']} done")
+            if on_result:
+                on_result(rec)
+
+        def interrupted(sig: StopOnSignal) -> Interrupted:
+            done = sum(1 for c in order if c in results and not results[c].get("cached"))
+            return Interrupted(f"{sig.signal_name or 'interrupt'}: stopped after {done} of {len(todo)} claims; "
+                               f"finished ones are saved in {out} (rerun the same command to resume)")
+
         try:
-            if n <= 1:  # in this process (also what tests use)
-                for e, s, key in todo:
-                    rec = run_one(e.claim, quick, s, str(out), key)
-                    results[e.claim] = rec
-                    save()
-                    if bar:
-                        bar.advance(tid)
-                    if on_result:
-                        on_result(rec)
+            if n <= 1:  # in this process (also what tests use): the first signal interrupts the running claim
+                with StopOnSignal(raise_first=True) as sig:
+                    try:
+                        for e, s, key in todo:
+                            finished(run_one(e.claim, quick, s, str(out), key))
+                    except Interrupted:
+                        raise interrupted(sig) from None
             else:
-                pool = cf.ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("spawn"), initializer=_init_worker)
-                try:
-                    futs = {pool.submit(run_one, e.claim, quick, s, str(out), key): e for e, s, key in todo}
-                    for f in cf.as_completed(futs):
-                        e = futs[f]
-                        try:
-                            rec = f.result()
-                        except Exception as ex:  # the worker died (e.g. killed): report, keep going
-                            rec = {"claim": e.claim, "title": e.title, "statement": e.statement, "criterion": e.criterion,
-                                   "lecture": list(e.lecture), "status": "error", "holds": None, "verdict": None, "numbers": {},
-                                   "figures": [], "notes": "", "error": f"worker failed: {type(ex).__name__}: {ex}",
-                                   "seconds": 0.0}
-                        results[e.claim] = rec
-                        save()
-                        if bar:
-                            bar.advance(tid)
-                            bar.update(tid, info=f"{e.claim} done")
-                        if on_result:
-                            on_result(rec)
-                except BaseException:  # Ctrl-C: drop the queued claims; finished ones are on disk
-                    pool.shutdown(wait=False, cancel_futures=True)
-                    raise
-                pool.shutdown(wait=True)
+                _run_pool(todo, n, quick, out, finished, interrupted)
         finally:
             if bar:
                 bar.stop()
-            save()  # also on Ctrl-C: the report shows what finished
+            save()  # also on an interrupt: the report shows what finished
     else:
         save()
     return [results[c] for c in order if c in results]

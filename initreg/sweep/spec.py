@@ -126,6 +126,16 @@ class SweepSpec(BaseModel):
             raise ValueError(f"seeds must be a non-empty list of distinct integers; got seeds={v}")
         return v
 
+    @pydantic.field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        from ..utils.paths import safe_name
+
+        try:
+            return safe_name(v, "name")
+        except ConfigError as e:
+            raise ValueError(str(e)) from None  # pydantic reports it as `name: ...`
+
     @pydantic.field_validator("metric")
     @classmethod
     def _metric(cls, v: str) -> str:

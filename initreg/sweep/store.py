@@ -48,12 +48,15 @@ class Store:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(str(self.path), timeout=30)
-        self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: a committed row survives a killed process
-        self.db.executescript(_SCHEMA)
-        self.db.commit()
+        try:
+            self.db = sqlite3.connect(str(self.path), timeout=30)
+            self.db.row_factory = sqlite3.Row
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: a committed row survives a killed process
+            self.db.executescript(_SCHEMA)
+            self.db.commit()
+        except sqlite3.DatabaseError as e:  # not a database, read-only, locked, disk full
+            raise ConfigError(f"sweep database {str(self.path)!r}: {e}") from None
 
     def close(self) -> None:
         self.db.close()
