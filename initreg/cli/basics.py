@@ -84,7 +84,7 @@ def train_cmd(
         console.print(f"[red]diverged[/] at step {h.diverged_step} (non-finite loss): the numbers below are from "
                       "before it; try a smaller train.lr or train.grad_clip", highlight=False)
     last = h.last
-    t = new_table("result", "metric", "value")
+    t = new_table("result", "metric", "value", right=("value",))
     for k in ("epoch", "step", "train_loss", "val_loss", "val_acc", "val_ece"):
         if k in last:
             t.add_row(k, _fmt(last[k]))

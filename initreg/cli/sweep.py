@@ -8,6 +8,7 @@ import math
 from pathlib import Path
 
 import typer
+
 from .app import app, console
 from .tables import new_table
 

@@ -13,12 +13,16 @@ def new_table(title: str | None, *columns: str, right: tuple[str, ...] = ()) -> 
     columns named in ``right`` are right-aligned.
 
     >>> from rich.console import Console
-    >>> t = new_table(None, "name", "value")
-    >>> t.add_row("relu_sigma0.01_std_ratio_at_layer_30", "1.5912345e-10 ± 5.00e-10")
-    >>> c = Console(width=30, record=True, file=open("/dev/null", "w"))
-    >>> c.print(t)
-    >>> "".join(c.export_text().split()).count("1.5912345e-10±5.00e-10")
-    1
+    >>> t = new_table(None, "name", "value", right=("value",))
+    >>> t.add_row("relu_sigma0.01_std_ratio_at_layer_30", "1.59e-10 ± 5.00e-10")
+    >>> Console(width=40).print(t)
+    ┏━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━┓
+    ┃ name              ┃            value ┃
+    ┡━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━┩
+    │ relu_sigma0.01_st │       1.59e-10 ± │
+    │ d_ratio_at_layer_ │         5.00e-10 │
+    │ 30                │                  │
+    └───────────────────┴──────────────────┘
     """
     t = Table(title=title)
     for c in columns:

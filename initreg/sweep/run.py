@@ -58,6 +58,14 @@ def execute_trial(config: dict[str, Any], runs_dir: str, name: str, threads: int
         return {"status": "failed", "error": f"{type(e).__name__}: {e}", "seconds": time.perf_counter() - t0, "host": host}
 
 
+def _start_worker(parent_pid: int, stop) -> None:
+    """A pool worker's initializer: exit with the parent (or on its stop event), one thread."""
+    from ..utils.procs import guard_worker
+
+    guard_worker(parent_pid, stop)
+    _init_worker()
+
+
 def _init_worker() -> None:
     import torch
 
@@ -74,18 +82,26 @@ def _local(todo: list[Trial], store: Store, runs_dir: str, workers: int, done: C
     import concurrent.futures as cf
     import multiprocessing as mp
 
-    with cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"), initializer=_init_worker) as pool:
-        futs = {}
-        for t in todo:
-            store.start(t.hash)
-            futs[pool.submit(execute_trial, t.config, runs_dir, t.hash)] = t
-        for f in cf.as_completed(futs):
-            t = futs[f]
-            try:
-                res = f.result()
-            except Exception as e:  # the worker process died
-                res = {"status": "failed", "error": f"worker failed: {type(e).__name__}: {e}"}
-            done(t, res)
+    ctx = mp.get_context("spawn")
+    stop = ctx.Event()  # set on an interrupt: the workers exit instead of finishing their runs
+    with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_start_worker,
+                                initargs=(os.getpid(), stop)) as pool:
+        try:
+            futs = {}
+            for t in todo:
+                store.start(t.hash)
+                futs[pool.submit(execute_trial, t.config, runs_dir, t.hash)] = t
+            for f in cf.as_completed(futs):
+                t = futs[f]
+                try:
+                    res = f.result()
+                except Exception as e:  # the worker process died
+                    res = {"status": "failed", "error": f"worker failed: {type(e).__name__}: {e}"}
+                done(t, res)
+        except BaseException:  # Ctrl-C: finished runs are in the database; a rerun resumes
+            stop.set()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
 
 
 def _ray(todo: list[Trial], store: Store, runs_dir: str, workers: int | None, address: str | None,

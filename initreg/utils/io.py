@@ -69,8 +69,17 @@ def write_json(path: str | Path, obj: Any) -> Path:
 
 
 def read_yaml_mapping(path: str | Path, what: str = "config file") -> dict[str, Any]:
-    """A YAML file that must hold a mapping; a missing file, bad YAML or another top-level
-    type is a `ConfigError` naming ``what`` and the path."""
+    """A YAML file that must hold a mapping; a missing file, bad YAML (with its line and
+    column) or another top-level type is a `ConfigError` naming ``what`` and the path.
+
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "run.yaml"
+    >>> _ = p.write_text("train:\\n  lr: [0.1\\n")
+    >>> read_yaml_mapping(p)
+    Traceback (most recent call last):
+    ...
+    initreg.errors.ConfigError: config file '.../run.yaml' is not valid YAML at line 3, column 1: expected ',' or ']', but got '<stream end>'
+    """
     import yaml
 
     from ..errors import ConfigError
@@ -78,10 +87,17 @@ def read_yaml_mapping(path: str | Path, what: str = "config file") -> dict[str, 
     p = Path(path)
     if not p.exists():
         raise ConfigError(f"{what} {str(p)!r} does not exist")
+    if p.is_dir():
+        raise ConfigError(f"{what} {str(p)!r} is a folder; give a YAML file")
     try:
-        raw = yaml.safe_load(p.read_text()) or {}
+        raw = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{what} {str(p)!r} is not a UTF-8 text file (byte {e.start}: {e.reason})") from None
     except yaml.YAMLError as e:
-        raise ConfigError(f"{what} {str(p)!r} is not valid YAML: {str(e).splitlines()[0]}") from None
+        mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise ConfigError(f"{what} {str(p)!r} is not valid YAML{where}: {problem}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{what} {str(p)!r} must hold a mapping at the top level; got {type(raw).__name__}")
     return raw
