@@ -14,6 +14,7 @@
       # random only: a range {low, high, log: true, int: false}
     trials: 10                     # random: number of samples (seeded by `sample_seed`)
     seeds: 3                       # or a list [0, 1, 2]: each run sets `seed` and `train.seed`
+                                   # (at most 10,000 runs = settings × seeds)
     metric: val_loss               # the figure's metric (and `mode` min/max)
     executor: local                # local | ray
     workers: null                  # local: default = CPU count, one thread each
@@ -41,8 +42,9 @@ from ..errors import ConfigError
 from ..registry import check_keys, format_validation_error
 from ..utils.io import read_yaml_mapping
 
-__all__ = ["SweepSpec", "Trial", "load_spec", "config_hash"]
+__all__ = ["MAX_RUNS", "SweepSpec", "Trial", "load_spec", "config_hash"]
 
+MAX_RUNS = 10_000  # runs (settings × seeds) in one sweep: every one is validated before the sweep starts
 METRICS = ("val_loss", "val_acc", "val_ece", "train_loss", "train_acc", "test_loss", "test_acc", "test_ece", "best_val_loss")
 
 
@@ -108,7 +110,7 @@ class SweepSpec(BaseModel):
     base: dict[str, Any] = Field(default_factory=dict)  # a run config
     method: Literal["grid", "random"] = "grid"
     params: dict[str, list[Any] | Range] = Field(default_factory=dict)
-    trials: int = Field(10, ge=1)  # random search: number of samples
+    trials: int = Field(10, ge=1, le=MAX_RUNS)  # random search: number of samples
     sample_seed: int = 0  # random search: seed of the sampler
     seeds: int | list[int] = 1  # a count (0..N-1) or the seed values
     metric: str = "val_loss"
@@ -154,6 +156,11 @@ class SweepSpec(BaseModel):
                 raise ValueError(f"params: {k!r} is a range {{low, high}}, which needs method: random; grid needs a list")
             if k in ("seed", "train.seed", "name"):
                 raise ValueError(f"params: {k!r} is set per run by the sweep; use seeds: instead")
+        settings = self.trials if self.method == "random" else math.prod(len(v) for v in self.params.values()
+                                                                          if isinstance(v, list))
+        runs = settings * (self.seeds if isinstance(self.seeds, int) else len(self.seeds))
+        if runs > MAX_RUNS:
+            raise ValueError(f"the sweep has {runs} runs ({settings} settings × seeds); at most {MAX_RUNS}")
         return self
 
     @property
