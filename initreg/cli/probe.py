@@ -123,6 +123,7 @@ def probe_cmd(
     from ..probe import plot_profile, probe
     from ..train import TrainConfig, loss_function
     from ..utils.paths import validate_out_file
+    from .checks import check_model_size
 
     if json_path is not None:
         validate_out_file(json_path, "--json")
@@ -156,6 +157,7 @@ def probe_cmd(
                 raise ConfigError(f"--set expects key=value (e.g. norm=batch); got {item!r}")
             k, _, v = item.partition("=")
             cfg[k.strip().removeprefix("model.")] = _parse_value(v)
+        check_model_size(cfg, d.input_shape, d.num_outputs)  # a huge model is an error, not an out-of-memory crash
         # --init is applied after the build with the same seeded generator that build_model would use
         net = build_model({**cfg, **({"init": "torch"} if init_cfg is not None else {})},
                           d.input_shape, d.num_outputs, seed=seed)
