@@ -135,6 +135,8 @@ def probe_cmd(
     d = load_data({"name": data, "flatten": auto_flat if flatten is None else flatten,
                    **({"data_dir": str(data_dir)} if data_dir else {})})
     init_cfg = _parse_value(init) if init is not None else None
+    if init_cfg is not None and not isinstance(init_cfg, (str, dict)):
+        init_cfg = init  # e.g. --init 0: a scheme name (unknown names list the known ones), not YAML's 0
     if gain and init_cfg is None:
         raise ConfigError("--gain sets the gain of --init's scheme: give --init too (e.g. --init xavier_normal --gain)")
     init_rep = None
