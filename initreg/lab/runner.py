@@ -43,8 +43,8 @@ def discover() -> None:
         if name.strip():
             try:
                 importlib.import_module(name.strip())
-            except ImportError as e:
-                raise ConfigError(f"{PLUGINS_ENV}: cannot import {name.strip()!r}: {e}") from None
+            except Exception as e:  # ImportError, or anything the module raises while registering
+                raise ConfigError(f"{PLUGINS_ENV}: cannot import {name.strip()!r}: {type(e).__name__}: {e}") from None
 
 
 def select(only: Sequence[str] | None = None) -> list[Experiment]:

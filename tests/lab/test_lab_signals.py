@@ -3,7 +3,6 @@ background job: SIGINT ignored), two SIGINTs, ``kill -9`` of the main process (i
 must not outlive it), and a rerun that resumes. Real processes, throwaway sleeping claims
 (tests/lab/plugins/sleepy_claims.py): a few seconds each."""
 
-import json
 import os
 import signal
 import subprocess
@@ -13,6 +12,8 @@ import uuid
 from pathlib import Path
 
 import pytest
+
+from initreg.lab.report import read_results
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc and POSIX signals")
 
@@ -37,7 +38,7 @@ def _wait_started(proc: subprocess.Popen, out: Path, timeout: float = 120) -> li
     while time.monotonic() - t0 < timeout:
         assert proc.poll() is None, proc.communicate()
         res = out / "results.json"
-        if all(f.exists() and f.read_text() for f in files) and res.exists() and "Z7" in res.read_text():
+        if all(f.exists() and f.read_text() for f in files) and res.exists() and '"Z7"' in res.read_text():
             return [int(f.read_text()) for f in files]
         time.sleep(0.1)
     proc.kill()
@@ -76,7 +77,7 @@ def test_sigint_to_the_main_process_only_stops_saves_and_a_rerun_resumes(tmp_pat
     assert proc.returncode == 130 and time.monotonic() - t0 < 30
     lines = err.strip().splitlines()
     assert len(lines) == 1 and "interrupted" in lines[0] and "SIGINT" in lines[0] and "Traceback" not in err, err
-    res = json.loads((tmp_path / "results.json").read_text())
+    res = read_results(tmp_path)["claims"]
     assert [r["claim"] for r in res] == ["Z7"]  # what finished is written; the dropped claims are not
     assert _gone(token, within=10) == [], f"workers {workers} outlived the lab"
 
@@ -84,7 +85,7 @@ def test_sigint_to_the_main_process_only_stops_saves_and_a_rerun_resumes(tmp_pat
     out, err = rerun.communicate(timeout=300)
     assert rerun.returncode == 0, err
     assert "Z7" in out and "(cached)" in out.split("Z8")[0]  # Z7 reused, Z8 and Z9 run now
-    res = json.loads((tmp_path / "results.json").read_text())
+    res = read_results(tmp_path)["claims"]
     assert [(r["claim"], r["status"]) for r in res] == [("Z7", "ok"), ("Z8", "ok"), ("Z9", "ok")]
 
 

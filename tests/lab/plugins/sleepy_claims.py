@@ -20,12 +20,12 @@ def _sleepy(ctx):
 
 
 @experiment("Z7", title="fast", statement="returns at once", criterion="none", settings=SETTINGS,
-            seeds={"quick": 1, "full": 1})
+            seeds={"quick": 3, "full": 5})
 def fast(ctx):
     return Outcome(holds=True, numbers={"x": 1.0})
 
 
 experiment("Z8", title="sleeps", statement="sleeps", criterion="none", settings=SETTINGS,
-           seeds={"quick": 1, "full": 1})(_sleepy)
+           seeds={"quick": 3, "full": 5})(_sleepy)
 experiment("Z9", title="sleeps too", statement="sleeps", criterion="none", settings=SETTINGS,
-           seeds={"quick": 1, "full": 1})(_sleepy)
+           seeds={"quick": 3, "full": 5})(_sleepy)
