@@ -1,7 +1,8 @@
 """Interrupting the lab: SIGINT to the main process only (started the way a script starts a
 background job: SIGINT ignored), two SIGINTs, ``kill -9`` of the main process (its workers
 must not outlive it), and a rerun that resumes. Real processes, throwaway sleeping claims
-(tests/lab/plugins/sleepy_claims.py): a few seconds each."""
+(`PLUGIN`, written to a scratch folder and loaded through INITREG_LAB_PLUGINS): a few
+seconds each."""
 
 import os
 import signal
@@ -17,14 +18,49 @@ from initreg.lab.report import read_results
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc and POSIX signals")
 
-PLUGINS = Path(__file__).parent / "plugins"
+PLUGIN = '''\
+"""Throwaway lab experiments for the interrupt tests (loaded through INITREG_LAB_PLUGINS).
+
+Z7 finishes at once; Z8 and Z9 write their worker's PID to ``started`` in their folder and
+sleep ``INITREG_TEST_SLEEP`` seconds (read when they run, so a rerun can be quick with the
+same cache key).
+"""
+
+import os
+import time
+
+from initreg.lab import Outcome, experiment
+
+SETTINGS = {"quick": {"n": 1}, "full": {"n": 1}}
+
+
+def _sleepy(ctx):
+    (ctx.dir / "started").write_text(str(os.getpid()))
+    time.sleep(float(os.environ.get("INITREG_TEST_SLEEP", "0")))
+    return Outcome(holds=True, numbers={"slept": float(os.environ.get("INITREG_TEST_SLEEP", "0"))})
+
+
+@experiment("Z7", title="fast", statement="returns at once", criterion="none", settings=SETTINGS,
+            seeds={"quick": 3, "full": 5})
+def fast(ctx):
+    return Outcome(holds=True, numbers={"x": 1.0})
+
+
+experiment("Z8", title="sleeps", statement="sleeps", criterion="none", settings=SETTINGS,
+           seeds={"quick": 3, "full": 5})(_sleepy)
+experiment("Z9", title="sleeps too", statement="sleeps", criterion="none", settings=SETTINGS,
+           seeds={"quick": 3, "full": 5})(_sleepy)
+'''
 MAIN = "import sys; from initreg.cli import main; sys.exit(main())"
 
 
 def _start(out: Path, token: str, sleep: float, ignore_sigint: bool = True, workers: int = 2) -> subprocess.Popen:
+    plugins = out.parent / "plugins"
+    plugins.mkdir(exist_ok=True)
+    (plugins / "sleepy_claims.py").write_text(PLUGIN)
     env = {**os.environ, "INITREG_LAB_PLUGINS": "sleepy_claims", "INITREG_TEST_SLEEP": str(sleep),
            "INITREG_TEST_TOKEN": token, "OMP_NUM_THREADS": "1",
-           "PYTHONPATH": os.pathsep.join([str(PLUGINS), os.environ.get("PYTHONPATH", "")])}
+           "PYTHONPATH": os.pathsep.join([str(plugins), os.environ.get("PYTHONPATH", "")])}
     pre = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if ignore_sigint else None
     return subprocess.Popen([sys.executable, "-c", MAIN, "lab", "--quick", "--only", "Z7,Z8,Z9", "--workers", str(workers),
                              "--out", str(out)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
