@@ -114,7 +114,7 @@ def init_cmd(
     model: str = typer.Option("mlp", "--model", "-m", help="A registered model (initreg models)."),
     set_: list[str] = typer.Option([], "--set", "-s", help="A model parameter: -s depth=3 -s activation=tanh."),
     input_shape: str = typer.Option("784", "--input-shape", help="Input shape, e.g. 784 or 1,28,28."),
-    outputs: int = typer.Option(10, "--outputs", help="Number of outputs."),
+    outputs: int = typer.Option(10, "--outputs", min=1, help="Number of outputs."),
     seed: int = typer.Option(0, "--seed", help="Init seed."),
     gain: bool = typer.Option(False, "--gain/--no-gain", help="Give the scheme the gain computed for the activation "
                               "after each layer (gain: auto; xavier_*, kaiming_*, orthogonal). Default: the scheme "
@@ -134,7 +134,12 @@ def init_cmd(
         shape = tuple(int(v) for v in input_shape.split(","))
     except ValueError:
         raise ConfigError(f"--input-shape must be comma-separated integers; got {input_shape!r}") from None
+    if not shape or any(v < 1 for v in shape):
+        raise ConfigError(f"--input-shape entries must be >= 1; got {input_shape!r}")
     cfg = {"name": model, **_parse_params(set_, "--set"), "init": "torch"}
+    from .checks import check_model_size
+
+    check_model_size(cfg, shape, outputs)
     net = build_model(cfg, shape, outputs, seed=seed)
     scfg = {"name": scheme, **_parse_params(param, "--param")}
     needs_data = scheme_facts(scheme).needs_data

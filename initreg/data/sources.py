@@ -279,6 +279,20 @@ def fashion_mnist(data_dir: str | None = None) -> Raw:
     return _idx_set("fashion-mnist", data_dir)
 
 
+class _ArrayUnpickler(pickle.Unpickler):
+    """CIFAR-10's batches are pickled dicts of numpy arrays; a pickle can run any code it names, so
+    a user-supplied file may load only numpy's array classes and plain builtins."""
+
+    _ALLOWED = {(m, n) for m in ("numpy.core.multiarray", "numpy._core.multiarray") for n in ("_reconstruct", "scalar")}
+    _ALLOWED |= {("numpy", "ndarray"), ("numpy", "dtype")}
+
+    def find_class(self, module: str, name: str):  # type: ignore[override]
+        if (module, name) in self._ALLOWED:
+            return super().find_class(module, name)
+        raise DataError(f"data set 'cifar10': the file asks to load {module}.{name}, which a CIFAR-10 batch never "
+                        "does; refusing to unpickle it (only numpy arrays are allowed)")
+
+
 @sources.register("cifar10", description="CIFAR-10 (50k/10k) from a local cifar-10-batches-py folder (--data-dir)")
 def cifar10(data_dir: str | None = None) -> Raw:
     base = _default_dir(data_dir)
@@ -288,7 +302,7 @@ def cifar10(data_dir: str | None = None) -> Raw:
             xs, ys = [], []
             for f in files:
                 with open(f, "rb") as fh:
-                    d = pickle.load(fh, encoding="bytes")
+                    d = _ArrayUnpickler(fh, encoding="bytes").load()
                 xs.append(np.asarray(d[b"data"], dtype=np.float32).reshape(-1, 3, 32, 32))
                 ys.append(np.asarray(d[b"labels"], dtype=np.int64))
             return Raw(np.concatenate(xs[:5]), np.concatenate(ys[:5]), 10, test=(xs[5], ys[5]),

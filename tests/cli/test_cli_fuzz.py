@@ -149,8 +149,8 @@ COMMANDS = {
     "critical": [_opt("--q-star", arg_text), _opt("--sigma-b", arg_text), _opt("--param", arg_text)],
     "activations": [_opt("--figure", st.sampled_from(["", ".", "existing_dir", "taken_file/a.png", "/proc/x/a.png"]))],
     "init": [_opt("--param", arg_text), _opt("--model", arg_text), _opt("--set", st.sampled_from(["depth=2", "width=-1", "x=1", "="])),
-             # sizes below 1 are left out here: `initreg init` does not validate them yet (a torch RuntimeError)
-             _opt("--input-shape", st.sampled_from(["784", "1,28,28", "x", ""])), _opt("--outputs", st.sampled_from(["10", "1", "x"]))],
+             _opt("--input-shape", st.sampled_from(["784", "1,28,28", "x", "", "0", "-1", "1,0,28"])),
+             _opt("--outputs", st.sampled_from(["10", "1", "x", "0", "-1"]))],
     "datasets": [], "models": [], "inits": [],
 }
 

@@ -217,3 +217,28 @@ def test_local_cifar10_pickles(tmp_path):
 
 def test_registry_names_resolve():
     assert registry.get("digits") is not None
+
+
+def _cifar_folder(tmp_path, payload_for_test=None):
+    import pickle
+
+    import numpy as np
+
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    for i, name in enumerate([f"data_batch_{k}" for k in range(1, 6)] + ["test_batch"]):
+        d = {b"data": np.full((2, 3 * 32 * 32), i, dtype=np.uint8), b"labels": [i % 10, (i + 1) % 10]}
+        obj = payload_for_test if (payload_for_test is not None and name == "test_batch") else d
+        (folder / name).write_bytes(pickle.dumps(obj))
+    return tmp_path
+
+
+class _Evil:
+    def __reduce__(self):
+        import os
+        return (os.system, ("echo pwned",))
+
+
+def test_cifar10_refuses_a_pickle_that_runs_code(tmp_path):
+    with pytest.raises(DataError, match="refusing to unpickle it"):
+        load_data({"name": "cifar10", "data_dir": str(_cifar_folder(tmp_path, {b"data": _Evil()}))})
