@@ -46,8 +46,8 @@ NOTES = (
     "fresh data by {bias_test[mean]:+.1f} pp (CI {bias_test[lo]:+.1f} … {bias_test[hi]:+.1f}); picking on the "
     "validation split and touching the test set once misstates it by {bias_val[mean]:+.1f} pp "
     "({bias_val[lo]:+.1f} … {bias_val[hi]:+.1f}). The candidates' fresh accuracies span {spread[mean]:.1f} pp on "
-    "average, so the test-chosen model is no better on new data than the validation-chosen one "
-    "(fresh accuracy {fresh_test[mean]:.1%} vs {fresh_val[mean]:.1%}). Averaged over {settings[resplits]} random "
+    "average; on fresh data the test-chosen model scores {fresh_test[mean]:.1%} and the validation-chosen one "
+    "{fresh_val[mean]:.1%}. Averaged over {settings[resplits]} random "
     "test/fresh partitions of the held-out pool per seed. {words[verdict]}"
 )
 
