@@ -33,8 +33,8 @@ CRITERIA = (
 )
 NOTES = (
     "MNIST-1D, {settings[train_size]} train examples, LayerNorm MLP, {settings[epochs]} epochs. Learned γ, β move "
-    "by {moved[mean]:.3f} on average (mean |γ − 1| + mean |β|, smallest seed {moved[min]:.3f}). Test loss with "
-    "them learned {learned[test_loss][mean]:.3f} (error {learned[test_err][mean]:.1f}%), frozen at (1, 0) "
+    "by {moved[mean]:.3f} on average (mean distance of γ from its start plus mean |β|, smallest seed {moved[min]:.3f}). Test loss with "
+    "them learned {learned[test_loss][mean]:.3f} (error {learned[test_err][mean]:.1f}%), frozen at their initial values "
     "{frozen[test_loss][mean]:.3f} (error {frozen[test_err][mean]:.1f}%): frozen − learned = {diff[mean]:+.3f} "
     "(CI {diff[lo]:+.3f} … {diff[hi]:+.3f})."
 )
