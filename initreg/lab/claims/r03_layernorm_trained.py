@@ -36,7 +36,7 @@ NOTES = (
     "by {moved[mean]:.3f} on average (mean distance of γ from its start plus mean |β|, smallest seed {moved[min]:.3f}). Test loss with "
     "them learned {learned[test_loss][mean]:.3f} (error {learned[test_err][mean]:.1f}%), frozen at their initial values "
     "{frozen[test_loss][mean]:.3f} (error {frozen[test_err][mean]:.1f}%): frozen − learned = {diff[mean]:+.3f} "
-    "(CI {diff[lo]:+.3f} … {diff[hi]:+.3f})."
+    "(CI {diff[lo]:+.3f} … {diff[hi]:+.3f}). {words[reading]}"
 )
 
 
@@ -73,4 +73,11 @@ def run(ctx: Context) -> Outcome:
     diff = [b["test_loss"] - a["test_loss"] for a, b in zip(res["learned"], res["frozen"])]
     numbers = {arm: {k: S([r[k] for r in rows]) for k in rows[0]} for arm, rows in res.items()}
     numbers.update(moved=S(moved), diff=S(diff))
+    lo, hi = numbers["diff"]["lo"], numbers["diff"]["hi"]
+    numbers["words"] = {"reading": (
+        "Learning γ and β lowers the test loss here." if lo > 0 else
+        "γ and β are learned — they move — but on this set-up the freedom they add fits the train set more "
+        "closely: the twin with them frozen has the lower test loss, so 'learning them gives a better model' "
+        "does not hold here." if hi < 0 else
+        "Whether learning them helps is within the seed-to-seed spread here.")}
     return Outcome(measurements={"gamma_beta_move": moved, "learning_affine_helps": diff}, numbers=numbers)
