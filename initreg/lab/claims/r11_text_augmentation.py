@@ -16,6 +16,8 @@ number of steps. WordNet: ``make wordnet`` (offline, from Debian's packages) or
 
 from __future__ import annotations
 
+import difflib
+
 import torch
 
 from initreg.data import Splits
@@ -23,7 +25,7 @@ from initreg.data.text import bag_of_words, load_reviews
 from initreg.lab import Context, Outcome, experiment
 from initreg.lab.verdict import Criterion
 from initreg.models import build_model
-from initreg.regularize.text import SynonymReplacer
+from initreg.regularize.text import WORD_RE, SynonymReplacer
 from initreg.train import fit
 
 SETTINGS = {"quick": {"train_size": 200, "test_size": 1000, "copies": 16, "p": 0.05, "steps": 300, "lr": 0.01},
@@ -37,7 +39,7 @@ NOTES = (
     "Fine-food reviews, {settings[train_size]} train reviews per seed, logistic regression on a bag of words, "
     "{settings[steps]} steps: test accuracy {acc_plain[mean]:.1%} without augmentation and {acc_aug[mean]:.1%} with "
     "{settings[copies]} synonym-replaced copies per review (p = {settings[p]}; {replaced[mean]:.1%} of the words "
-    "changed, vocabulary {vocab_plain[mean]:.0f} → {vocab_aug[mean]:.0f} words): a change of {gain[mean]:+.1f} pp "
+    "replaced, vocabulary {vocab_plain[mean]:.0f} → {vocab_aug[mean]:.0f} words): a change of {gain[mean]:+.1f} pp "
     "(CI {gain[lo]:+.1f} … {gain[hi]:+.1f}). The majority class alone scores {majority[mean]:.1%}."
 )
 
@@ -64,10 +66,13 @@ def run(ctx: Context) -> Outcome:
     for seed in ctx.seeds:
         d = load_reviews(st["train_size"], st["test_size"], seed=seed)
         aug = sr.augment(d.train_texts, copies=st["copies"], generator=torch.Generator().manual_seed(seed))
-        changed = sum(a != t for a, t in zip(aug, [t for t in d.train_texts for _ in range(st["copies"])]))
-        words = sum(len(t.split()) for t in aug)
-        diff_words = sum(sum(x != y for x, y in zip(a.split(), t.split()))
-                         for a, t in zip(aug, [t for t in d.train_texts for _ in range(st["copies"])]))
+        originals = [t for t in d.train_texts for _ in range(st["copies"])]
+        changed = sum(a != t for a, t in zip(aug, originals))
+        words = sum(len(WORD_RE.findall(t)) for t in originals)
+        kept = sum(sum(b.size for b in difflib.SequenceMatcher(None, WORD_RE.findall(t), WORD_RE.findall(a),
+                                                                autojunk=False).get_matching_blocks())
+                   for a, t in zip(aug, originals))
+        diff_words = words - kept
         (xtr, xte), vocab = bag_of_words(d.train_texts, d.test_texts)
         acc_plain = _train(xtr, d.train_labels, xte, d.test_labels, seed, st)
         (xtr_a, xte_a), vocab_a = bag_of_words(d.train_texts + aug, d.test_texts)
