@@ -78,7 +78,7 @@ def mc_check(samples: int, mu_w: float, sigma_w: float, generator: torch.Generat
 @experiment("I2", title="Variance of one term: the three-term identity", lecture=("I2",),
             statement=("For independent w and x, Var(w·x) = E[x]²Var(w) + E[w]²Var(x) + Var(w)Var(x); with zero-mean "
                        "w and x it is Var(w)Var(x)."),
-            criteria=CRITERIA, notes=NOTES, headline="three_terms_match", settings=SETTINGS)
+            criteria=CRITERIA, notes=NOTES, headline="three_terms_match", settings=SETTINGS, order=18.3)
 def run(ctx: Context) -> Outcome:
     st = ctx.settings
     rows = [mc_check(st["samples"], st["mu_w"], st["sigma_w"], torch.Generator().manual_seed(seed)) for seed in ctx.seeds]

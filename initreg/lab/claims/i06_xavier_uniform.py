@@ -68,7 +68,7 @@ def moments(fan_in: int, fan_out: int, generator_seed: int) -> dict[str, float]:
 @experiment("I6", title="Xavier uniform = Xavier normal in variance and with depth", lecture=("I6",),
             statement=("Xavier's uniform version U[±√6/√(n_in+n_out)] has the variance 2/(n_in + n_out) of the normal "
                        "version, and keeps signal and gradient with depth the same way."),
-            criteria=CRITERIA, notes=NOTES, headline="same_depth_behaviour", settings=SETTINGS)
+            criteria=CRITERIA, notes=NOTES, headline="same_depth_behaviour", settings=SETTINGS, order=18.4)
 def run(ctx: Context) -> Outcome:
     st = ctx.settings
     widths = [st["width"]] * (st["depth"] + 1)

@@ -83,7 +83,7 @@ def _figure(ctx: Context, st: dict, curves: dict[str, list[dict[str, list[float]
             statement=("A model should be stable to noise and corrupted inputs: an ordinarily trained model's accuracy "
                        "falls as its inputs are corrupted, and training with the corruption as augmentation makes the "
                        "fall smaller."),
-            criteria=CRITERIA, notes=NOTES, headline="augmentation_flattens", settings=SETTINGS)
+            criteria=CRITERIA, notes=NOTES, headline="augmentation_flattens", settings=SETTINGS, order=18.1)
 def run(ctx: Context) -> Outcome:
     st = ctx.settings
     curves: dict[str, list[dict[str, list[float]]]] = {"plain": [], "noise-trained": []}

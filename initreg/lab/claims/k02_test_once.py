@@ -88,7 +88,7 @@ def selection_bias(val_correct: torch.Tensor, pool_correct: torch.Tensor, test_s
             statement=("Train / validation / test: the test set is touched once. Choosing among models by their "
                        "test score makes that score an optimistic estimate of accuracy on new data; choosing on "
                        "the validation split and touching the test set once does not."),
-            criteria=CRITERIA, notes=NOTES, headline="test_selection_inflates", settings=SETTINGS)
+            criteria=CRITERIA, notes=NOTES, headline="test_selection_inflates", settings=SETTINGS, order=18.2)
 def run(ctx: Context) -> Outcome:
     st = ctx.settings
     rows, spreads, note = [], [], ""

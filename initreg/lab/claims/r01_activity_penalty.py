@@ -68,7 +68,7 @@ def hidden_mean_square(model: nn.Sequential, x: torch.Tensor) -> float:
 @experiment("R1", title="L2 on activations and on outputs against overfitting", lecture=("R1",),
             statement=("Loss penalties on activations or outputs regularize: L2 on the activations keeps them small, "
                        "and on an overfitting set-up L2 on the activations or on the outputs lowers the test loss."),
-            criteria=CRITERIA, notes=NOTES, headline="activation_l2_lowers_test_loss", settings=SETTINGS)
+            criteria=CRITERIA, notes=NOTES, headline="activation_l2_lowers_test_loss", settings=SETTINGS, order=18.5)
 def run(ctx: Context) -> Outcome:
     st = ctx.settings
     d = _overfit.data(st["data_seed"], st["train_size"])

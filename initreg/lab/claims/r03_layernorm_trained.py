@@ -51,7 +51,7 @@ def affine_moved(model: nn.Module) -> float:
 @experiment("R3", title="LayerNorm in training: γ, β learned by gradient descent", lecture=("R3", "R4"),
             statement=("Normalization layers train with the network: their γ and β are learned by gradient descent, "
                        "and learning them (rather than fixing γ = 1, β = 0) gives a better model."),
-            criteria=CRITERIA, notes=NOTES, headline="learning_affine_helps", settings=SETTINGS)
+            criteria=CRITERIA, notes=NOTES, headline="learning_affine_helps", settings=SETTINGS, order=18.6)
 def run(ctx: Context) -> Outcome:
     st = ctx.settings
     d = _overfit.data(st["data_seed"], st["train_size"])

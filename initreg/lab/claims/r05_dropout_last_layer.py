@@ -38,7 +38,7 @@ NOTES = (
 @experiment("R5", title="Dropout on the last layer", lecture=("R5",),
             statement=("Dropout is usually not applied to the last layer: dropping the output units hurts the model "
                        "rather than regularizing it."),
-            criteria=CRITERIA, notes=NOTES, headline="last_layer_dropout_hurts", settings=SETTINGS)
+            criteria=CRITERIA, notes=NOTES, headline="last_layer_dropout_hurts", settings=SETTINGS, order=18.7)
 def run(ctx: Context) -> Outcome:
     st = ctx.settings
     d = _overfit.data(st["data_seed"], st["train_size"])

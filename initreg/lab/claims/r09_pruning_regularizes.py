@@ -47,7 +47,7 @@ NOTES = (
             statement=("Pruning the least important weights and fine-tuning keeps the important features and ignores "
                        "the noisy ones: on an overfitting set-up it lowers the test loss and the train–test gap against "
                        "the same budget without pruning."),
-            criteria=CRITERIA, notes=NOTES, headline="pruning_lowers_test_loss", settings=SETTINGS)
+            criteria=CRITERIA, notes=NOTES, headline="pruning_lowers_test_loss", settings=SETTINGS, order=18.8)
 def run(ctx: Context) -> Outcome:
     st = ctx.settings
     d = _overfit.data(st["data_seed"], st["train_size"])

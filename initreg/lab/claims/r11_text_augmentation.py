@@ -58,7 +58,7 @@ def _train(xtr: torch.Tensor, ytr: torch.Tensor, xte: torch.Tensor, yte: torch.T
 @experiment("R11", title="Text augmentation: synonym replacement on scarce reviews", lecture=("R11",),
             statement=("Augmentation by synonym replacement makes a text classifier invariant to word choice and "
                        "improves its test accuracy when train data is scarce."),
-            criteria=CRITERIA, notes=NOTES, headline="synonyms_raise_test_accuracy", settings=SETTINGS)
+            criteria=CRITERIA, notes=NOTES, headline="synonyms_raise_test_accuracy", settings=SETTINGS, order=18.9)
 def run(ctx: Context) -> Outcome:
     st = ctx.settings
     sr = SynonymReplacer(p=st["p"])

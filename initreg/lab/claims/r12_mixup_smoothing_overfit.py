@@ -49,7 +49,7 @@ NOTES = (
 @experiment("R12", title="Mixup and label smoothing against overfitting", lecture=("R12", "R13"),
             statement=("Mixup (new examples as mixtures of inputs and labels) and label smoothing (soft targets) "
                        "regularize: on an overfitting set-up they lower the test loss and the train–test gap."),
-            criteria=CRITERIA, notes=NOTES, headline="mixup_lowers_test_loss", settings=SETTINGS)
+            criteria=CRITERIA, notes=NOTES, headline="mixup_lowers_test_loss", settings=SETTINGS, order=18.95)
 def run(ctx: Context) -> Outcome:
     st = ctx.settings
     d = _overfit.data(st["data_seed"], st["train_size"])
