@@ -117,4 +117,4 @@ class Corrupt(Callback):
         return gaussian_noise(x, sigma.to(x.device), generator=generator)
 
     def on_batch(self, state: TrainState, x: torch.Tensor, y: torch.Tensor):
-        return self(x, generator=state.generator), y
+        return self(x, generator=state.generator_for(self)), y
