@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 PIP     := $(BIN)/pip install -q -c constraints.txt
 export OMP_NUM_THREADS ?= 1
-EXTRAS  := dev,compress
+EXTRAS  := dev,compress,text
 FIND_LINKS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels)
 
 .PHONY: setup wordnet browser demo test lint bench gpu-check docs clean

@@ -18,7 +18,9 @@ def lab_cmd(
     seeds: int | None = typer.Option(None, "--seeds", min=1, help="Seeds per claim (default: each claim's own); reports mean ± 95% CI."),
     workers: int | None = typer.Option(None, "--workers", min=1, help="Worker processes, one thread each (default: CPU count)."),
     rerun: bool = typer.Option(False, "--rerun", help="Ignore results cached in --out from an earlier (or interrupted) run."),
-    list_: bool = typer.Option(False, "--list", help="List the registered claims and exit."),
+    list_: bool = typer.Option(False, "--list", help="List the registered claims (with their lecture ids) and exit."),
+    json_: bool = typer.Option(False, "--json", help="With --list: print one JSON array (claims, then lecture parts "
+                                                       "no claim can test) on stdout instead of a table."),
 ) -> None:
     """Run every registered lecture claim as an experiment with a falsifiable verdict.
 
@@ -50,11 +52,10 @@ def lab_cmd(
         if not ids:
             raise ConfigError(f"--only {only!r} selects no claim; give claim ids such as --only C1,C5 "
                               "(`initreg lab --list` lists them), or leave --only out for every claim")
+    if json_ and not list_:
+        raise ConfigError("--json only goes with --list (initreg lab --list --json); got --json without --list")
     if list_:
-        t = new_table("lab claims", "claim", "title", "criterion")
-        for e in select(ids):
-            t.add_row(e.claim, e.title, e.criterion)
-        console.print(t)
+        _print_list(select(ids), as_json=json_)
         return
 
     def show(rec: dict) -> None:
@@ -86,3 +87,19 @@ def lab_cmd(
     console.print(t)
     console.print(message("cli.report_files", lang, html=out / "index.html", json=out / "results.json",
                           md=out / "summary.md"), highlight=False)
+
+
+def _print_list(exps: list, as_json: bool) -> None:
+    """``--list``: the claims with their lecture ids; ``--json``: exactly one JSON array on stdout."""
+    from ..lab.coverage import listing
+
+    if as_json:
+        import json
+        import sys
+
+        sys.stdout.write(json.dumps(listing(exps), ensure_ascii=False, indent=1) + "\n")
+        return
+    t = new_table("lab claims", "claim", "lecture", "title", "criterion")
+    for e in exps:
+        t.add_row(e.claim, ", ".join(e.lecture), e.title, e.criterion)
+    console.print(t)
