@@ -131,7 +131,7 @@ def effects(runs: dict[str, list[dict[str, Any]]]) -> dict[str, list[float]]:
     notes=NOTES,
     headline="cnn_rotated_gain",
     settings=SETTINGS,
-    lecture=("R11", "K1"),
+    lecture=("R11",),
 )
 def c16(ctx: Context) -> Outcome:
     torch.set_num_threads(1)
