@@ -14,7 +14,9 @@ from torch import nn
 from ...init import initialize, predicted_variances, weight_variance
 from ...nn.activations import make_activation
 
-__all__ = ["chain", "measure", "theory", "plot_variances"]
+__all__ = ["SATURATED", "chain", "measure", "theory", "plot_variances"]
+
+SATURATED = 0.99  # a unit with |x_l| above this counts as saturated
 
 
 def chain(widths: Sequence[int], activation: str | dict, scheme: str | dict, *, seed: int,
@@ -36,7 +38,7 @@ def chain(widths: Sequence[int], activation: str | dict, scheme: str | dict, *, 
 def measure(net: nn.Sequential, x: torch.Tensor, *, seed: int) -> dict[str, list[float]]:
     """Per Linear layer: ``forward`` = E[y_l²] (pre-activation), ``post`` = E[x_l²],
     ``backward`` = E[(∂L/∂y_l)²] for ``L = Σ r·out`` with ``r ~ N(0, 1)`` (so the gradient
-    arriving at the output has variance 1), ``saturated`` = fraction of |x_l| > 0.99."""
+    arriving at the output has variance 1), ``saturated`` = fraction of |x_l| > `SATURATED`."""
     ys: list[torch.Tensor] = []
     posts: list[torch.Tensor] = []
     h = x
@@ -61,7 +63,7 @@ def measure(net: nn.Sequential, x: torch.Tensor, *, seed: int) -> dict[str, list
         "post": [float(p.detach().double().pow(2).mean()) for p in posts],
         "backward": [float(y.grad.double().pow(2).mean()) for y in ys],
         "backward_post": [float(p.grad.double().pow(2).mean()) for p in posts],
-        "saturated": [float((p.detach().abs() > 0.99).double().mean()) for p in posts],
+        "saturated": [float((p.detach().abs() > SATURATED).double().mean()) for p in posts],
     }
 
 
