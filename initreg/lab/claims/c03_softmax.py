@@ -90,7 +90,7 @@ def run(ctx: Context) -> Outcome:
     numbers: dict[str, Any] = {k: ctx.summarize([r[k] for r in per]) for k in per[0]}
     tol = CRITERIA[2].threshold
     numbers["words"] = {"stable": "Both are within the tolerance on every seed." if numbers["extreme_err"]["max"] < tol
-                        else "Log-softmax is not: it computes z − (m + log Σ exp(z − m)), so adding the small log-sum "
+                        else "Log-softmax is outside the tolerance: it computes z − (m + log Σ exp(z − m)), so adding the small log-sum "
                              "to a max of magnitude about the extreme logit rounds it away (half a float32 ulp of that "
                              "max); torch computes (z − m) − log Σ exp(z − m) and keeps it."
                         if numbers["log_softmax_err"]["max"] >= tol > numbers["softmax_err"]["max"]
