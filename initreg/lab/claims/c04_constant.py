@@ -104,7 +104,7 @@ def run(ctx: Context) -> Outcome:
     dist = [math.inf] * len(seeds)
     fig_vals: dict[str, tuple[list[float], list[float]]] = {}
     for act in s["activations"]:
-        const, _ = _train(s, data, act, {"name": "constant", "value": s["value"]}, seeds)
+        const, _ = _train(s, data, act, {"name": "constant", "val": s["value"]}, seeds)
         rnd, _ = _train(s, data, act, "torch", seeds)
         sp = [max(unit_spread(m.weight.detach()) for m in _hidden(net)) for net in const]
         di = [min(min_pair_distance(m.weight.detach()) for m in _hidden(net)) for net in rnd]
