@@ -40,7 +40,7 @@ def test_c1_measures_every_part_per_seed(tmp_path):
     assert out.measurements["bottleneck_regularizes_mnist"] == pytest.approx(
         [a - b for a, b in zip(per["mnist_test_loss_plain"], per["mnist_test_loss_bottleneck"])])
     assert out.numbers["ratio_lowrank"]["mean"] == pytest.approx(sum(10 ** v for v in lr) / 3)
-    assert rec["headline"] == "bottleneck_regularizes_lowrank" and rec["seeds"] == seeds
+    assert rec["headline"] == "bottleneck_regularizes_mnist" and rec["seeds"] == seeds
     assert "k = 2" in out.numbers["per_rank"] and (tmp_path / "bottleneck.png").stat().st_size > 5_000
 
 

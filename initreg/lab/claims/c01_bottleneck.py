@@ -157,7 +157,7 @@ def _figure(ctx: Context, syn: dict[str, list[dict[str, Any]]], mn: dict[str, li
                "scarce."),
     criteria=CRITERIA,
     notes=NOTES,
-    headline="bottleneck_regularizes_lowrank",
+    headline="bottleneck_regularizes_mnist",
     lecture=("L2",),
     settings=SETTINGS,
 )
