@@ -151,7 +151,7 @@ def _figure(ctx: Context, syn: dict[str, list[dict[str, Any]]], mn: dict[str, li
 
 @experiment(
     "C1",
-    title="Bottleneck: two linear layers = one map of rank ≤ k, a regularizer on scarce data",
+    title="Bottleneck: rank ≤ k; regularizes scarce data",
     statement=("Two linear layers with no nonlinearity collapse to one linear map; an m → k → n bottleneck is the same "
                "as demanding rank(W) ≤ k (k(m + n) parameters instead of mn), and it is a regularizer when data is "
                "scarce."),
