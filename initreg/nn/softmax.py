@@ -28,8 +28,18 @@ def logsumexp(z: torch.Tensor, dim: int = -1, keepdim: bool = False) -> torch.Te
 
 
 def log_softmax(z: torch.Tensor, dim: int = -1) -> torch.Tensor:
-    """``z_i - logsumexp(z)``: exact in the tails where ``log(softmax(z))`` gives ``-inf``."""
-    return z - logsumexp(z, dim=dim, keepdim=True)
+    """``(z_i - m) - log Σ_j exp(z_j - m)`` with ``m = max_j z_j``: exact in the tails where
+    ``log(softmax(z))`` gives ``-inf``. The shift is subtracted before the small log-sum is
+    added (``z - (m + log Σ)`` rounds the log-sum away when ``|m|`` is large, e.g. logits near 1e4).
+
+    >>> z = torch.tensor([1e4, 1e4 - 1.0, 1e4 - 2.0])
+    >>> bool(torch.allclose(log_softmax(z), torch.log_softmax(z, 0), rtol=0, atol=1e-6))
+    True
+    """
+    m = z.amax(dim=dim, keepdim=True)
+    m = torch.where(torch.isfinite(m), m, torch.zeros_like(m))  # all -inf rows stay -inf, not NaN
+    s = z - m
+    return s - torch.log(torch.exp(s).sum(dim=dim, keepdim=True))
 
 
 def softmax(z: torch.Tensor, dim: int = -1) -> torch.Tensor:

@@ -19,6 +19,9 @@ def test_extreme_logits_no_overflow():
     assert torch.allclose(p.sum(1), torch.ones(3))
     assert torch.allclose(p[:2], torch.softmax(z[:2], 1))
     assert torch.allclose(lp[:2], torch.log_softmax(z[:2], 1), atol=2e-3)  # float32 ulp at 1e4 is 1e-3
+    # close logits near 1e4: the small log-sum must not be rounded away against the shift (torch agrees to 1e-6)
+    near = torch.tensor([1e4, 1e4 - 1.0, 1e4 - 2.0, 1e4 - 0.5])
+    assert torch.allclose(log_softmax(near), torch.log_softmax(near, 0), rtol=0, atol=1e-6)
     assert float(lp[0, 1]) == -2e4  # exact in the tail, where log(softmax) would be -inf
     naive = torch.exp(z[:1]) / torch.exp(z[:1]).sum()
     assert torch.isnan(naive).any()
