@@ -210,17 +210,14 @@ def test_unknown_criterion_lists_known():
         prune_(nn.Sequential(nn.ReLU()), 0.5)
 
 
-def test_c14_criterion_logic():
-    from initreg.lab.claims.c14_pruning import SETTINGS, verdict
-
-    s = SETTINGS["quick"]
+def test_c14_effects_are_paired_per_seed():
+    from initreg.lab.claims.c14_pruning import effects
 
     def row(ft, noft, rnd, dense=0.94):
         return {"dense": dense, "curve": {0.9: {"magnitude + fine-tune": ft, "magnitude, no fine-tune": noft,
-                                                "random + fine-tune": rnd}}}
+                                                "random + fine-tune": rnd}, 0.5: {}}}
 
-    assert verdict([row(0.945, 0.92, 0.85), row(0.935, 0.93, 0.90)], s)[0]
-    holds, parts = verdict([row(0.92, 0.90, 0.80)], s)  # fine-tuned model 2 pp below dense
-    assert not holds and not parts["finetuned_keeps_accuracy"]
-    assert not verdict([row(0.94, 0.945, 0.80)], s)[1]["no_finetune_falls_behind"]
-    assert not verdict([row(0.94, 0.92, 0.93)], s)[1]["random_falls_behind"]
+    e = effects([row(0.9306, 0.92, 0.85), row(0.95, 0.96, 0.90, dense=0.95)], 0.9)
+    assert e["finetuned_keeps_accuracy"] == pytest.approx([1.0, 0.0])  # % of the dense accuracy lost
+    assert e["no_finetune_falls_behind"] == pytest.approx([1.06, -1.0])
+    assert e["random_falls_behind"] == pytest.approx([8.06, 5.0])

@@ -211,28 +211,26 @@ def test_errors():
         int8_inference(nn.Linear(2, 2), backend="tensorrt")
 
 
-def test_c13_criterion_logic():
-    from initreg.lab.claims.c13_quantization import ORDER, SETTINGS, verdict
+def test_c13_effects_per_seed():
+    from initreg.lab.claims.c13_quantization import LOW, ORDER, effects
 
-    s = SETTINGS["quick"]
-    bits = {"fp16": 16, "bf16": 16, "fp8_e4m3": 8, "fp8_e5m2": 8, "fp4_e2m1": 4, "int8": 8, "int4": 4}
+    def model(acc32, accs, flips, sqnr=None, ratio=2.0):
+        fm = {f: {"acc": accs.get(f, acc32), "flip": flips.get(f, 0.0), "size_ratio": ratio,
+                  "sqnr_db": (sqnr or {}).get(f, 80.0 - 8 * i)} for i, f in enumerate(ORDER)}
+        return {"acc_fp32": acc32, "formats": fm}
 
-    def model(flips, drops, sqnr_shift=0.0):
-        fm = {f: {"drop_pp": drops.get(f, 0.0), "flip": flips.get(f, 0.0), "sqnr_db": 80 - 8 * i + sqnr_shift,
-                  "size_ratio": 32 / bits[f], "expected_ratio": 32 / bits[f]} for i, f in enumerate(ORDER)}
-        return {"formats": fm}
-
-    good_conv = {**model({"int8": 0.004, "fp4_e2m1": 0.06, "int4": 0.08}, {"int4": 3.0}), "qat_drop_pp": 0.5}
-    good_mlp = {**model({}, {}), "int8": {"agreement": 1.0, "size_ratio": 3.9}}
-    assert verdict([{"mlp": good_mlp, "conv": good_conv}], s) == (True, {k: True for k in verdict(
-        [{"mlp": good_mlp, "conv": good_conv}], s)[1]})
-    # 4-bit formats that do not change predictions fail the conv part
-    flat = {**model({"int8": 0.004, "fp4_e2m1": 0.005, "int4": 0.08}, {}), "qat_drop_pp": 0.0}
-    assert not verdict([{"mlp": good_mlp, "conv": flat}], s)[1]["conv_4bit_changes_predictions"]
-    # QAT that keeps most of a material loss fails; no material loss -> nothing to recover
-    bad_qat = {**good_conv, "qat_drop_pp": 2.0}
-    assert not verdict([{"mlp": good_mlp, "conv": bad_qat}], s)[1]["qat_recovers_low_bit_loss"]
-    # an SQNR order broken by one pair fails
-    swapped = model({}, {})
-    swapped["formats"]["int8"]["sqnr_db"], swapped["formats"]["fp8_e4m3"]["sqnr_db"] = 50.0, 70.0
-    assert not verdict([{"mlp": {**swapped, "int8": good_mlp["int8"]}, "conv": good_conv}], s)[1]["sqnr_ranks_by_bits"]
+    mlp = {**model(0.95, {"fp8_e5m2": 0.9405}, {"int8": 0.001, "fp4_e2m1": 0.006, "int4": 0.011}),
+           "int8": {"acc_fp32": 0.95, "acc_int8": 0.9481, "size_ratio": 3.5}}
+    conv = model(0.80, {"fp16": 0.804, "int8": 0.796}, {"int8": 0.01, "fp4_e2m1": 0.05, "int4": 0.07},
+                 sqnr={"int8": 70.0, "fp8_e4m3": 50.0, "bf16": 45.0}, ratio=1.5)
+    # conv: int8 above e4m3 is not judged (both 8 bits); bf16 below int8, e4m3 and e5m2: three violations
+    reg = [{"fp32_train": 1.0, "fp32_test": 0.6, "qat_train": 0.9, "qat_test": 0.62}]
+    e = effects([{"mlp": mlp, "conv": conv}], reg)
+    assert e["mlp_keeps_accuracy"] == pytest.approx([1.0])  # e5m2 loses 1% of 95%: the worst safe format
+    assert e["conv_keeps_accuracy"] == pytest.approx([0.5])  # int8's loss; fp16's gain does not offset it
+    assert e["four_bit_changes_predictions"] == pytest.approx([0.5])  # MLP fp4 0.6% − MLP int8 0.1%
+    assert e["more_so_for_small_conv"] == pytest.approx([100 * (0.06 - (0.006 + 0.011) / len(LOW))])
+    assert e["sqnr_ranks_by_bits"] == [3.0]
+    assert e["size_shrinks"] == [1.5]
+    assert e["real_int8_keeps_accuracy"] == pytest.approx([100 * 0.0019 / 0.95])
+    assert e["quantization_regularizes"] == pytest.approx([40.0 - 28.0])
