@@ -185,6 +185,7 @@ def c14(ctx: Context) -> Outcome:
     }
     numbers["words"] = {
         "stacked": stacked_note(hists, "dense models"),
-        "per_layer": ", ".join(f"Linear {k} of the Sequential: {x:.0%}" for k, x in numbers["per_layer_sparsity"].items()),
+        "per_layer": ", ".join(f"{k}: {x:.0%}" if k == "total" else f"Linear {k} of the Sequential: {x:.0%}"
+                               for k, x in numbers["per_layer_sparsity"].items()),
     }
     return Outcome(measurements=measured, numbers=numbers, figures=["accuracy_vs_sparsity.png"])

@@ -52,8 +52,9 @@ def test_located_compares_in_the_overlays_direction():
     assert c18.located(healthy) == (False, "overlay names no layer") and c18.probe_first(healthy, "forward") is None
 
 
-def test_c18_tiny_run_is_judged(tmp_path):
-    s = {**c18.SETTINGS["quick"], "depth": 6, "width": 32, "batch": 64, "lr_depth": 4, "lr_width": 32, "lr_steps": 4}
+@pytest.mark.parametrize("mode", ["quick", "full"])
+def test_c18_tiny_run_is_judged(tmp_path, mode):
+    s = {**c18.SETTINGS[mode], "depth": 6, "width": 32, "batch": 64, "lr_depth": 4, "lr_width": 32, "lr_steps": 4}
     ctx = Context(quick=True, seeds=[0, 1, 2], settings=s, dir=tmp_path, log=lambda m: None)
     out = c18.c18(ctx)
     rec = c18.c18.judge(out, ctx)
@@ -61,3 +62,5 @@ def test_c18_tiny_run_is_judged(tmp_path):
     assert all(p["kind"] == "exact" and len(p["values"]) == 3 for p in rec["parts"])
     assert rec["headline"] == "flagged_before_divergence"
     assert "Negative control" in rec["notes"] and (tmp_path / "c18_lr.png").is_file()
+    assert ("clipping run is made in full mode only" in rec["notes"]) == (mode == "quick")
+    assert ("clip_loss" in out.numbers) == (mode == "full")
