@@ -65,12 +65,20 @@ def test_c12_teachers_and_hard_twins_train_stacked(tmp_path, calls):
     ctx = _ctx(tmp_path, C12_TINY)
     out = c12.c12(ctx)
     assert calls == [(3, True), (3, True)]  # the distilled students train one at a time (a callback each)
-    assert out.numbers["vectorized"] is True
+    assert out.numbers["vectorized"] == {"teachers": True, "hard_twins": True}
     rec = c12.c12.judge(out, ctx)
     assert "the 3 seeds' teachers trained as one stacked model (3 copies)" in rec["notes"]
     assert "Extra finding, not the verdict" in rec["notes"]
     assert [p["part"] for p in rec["parts"]] == ["soft_targets_beat_labels", "student_overfits_less_than_teacher"]
     assert rec["headline"] == "soft_targets_beat_labels"
+
+
+def test_c12_shared_teacher_serves_every_seed(tmp_path):
+    data = load_data(DIGITS)
+    teachers, hists = c12.train_teachers({**C12_TINY, "shared_teacher": True}, [0, 1, 2], data)
+    assert len(teachers) == len(hists) == 3 and teachers[0] is teachers[1] is teachers[2]
+    own, _ = c12.train_teachers(C12_TINY, [0, 1], data)
+    assert own[0] is not own[1]
 
 
 def test_c12_each_seed_trains_its_own_student():
