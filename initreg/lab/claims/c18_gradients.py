@@ -78,7 +78,7 @@ NOTES = """Depth-{settings[depth]} width-{settings[width]} MLPs (zero biases) pr
 - **Saturation**: in tanh_sigma1 at least {sat_min[min]:.0%} of the hidden tanh values lie within the probe's margin of a bound, in every layer.
 - **Too-high learning rate** (SGD lr = {settings[lr]:g}, a depth-{settings[lr_depth]} width-{settings[lr_width]} Kaiming MLP, probed every step, {settings[lr_steps]} steps): the loss turns non-finite at forward pass {diverged_step[mean]:.1f} on average; the probe flags the run {lead[min]:.0f} to {lead[max]:.0f} forward passes earlier ({parts[flagged_before_divergence][verdict]}), first through {words[first_flag]}.
 - **Negative control** (lr = {settings[healthy_lr]:g}, the same net and seeds): {healthy_flags[max]:.0f} flagged steps at most, final train loss {healthy_loss[mean]:.2f} ({parts[healthy_run_never_flagged][verdict]}).
-- **Located in training**: with lr = {settings[healthy_lr]:g} everywhere but layer {words[hot]}, which gets lr = {settings[lr]:g}, the first flag names {words[hot_flagged]} ({parts[training_flag_located][verdict]}).
+- **Located in training**: with lr = {settings[healthy_lr]:g} everywhere but layer {words[hot]}, which gets lr = {settings[lr]:g}, the first flag names, per seed, {words[hot_flagged]} ({parts[training_flag_located][verdict]}); those runs end at a train loss of {hot_loss[mean]:.2f} on average.{words[hot_note]}
 - **Gradient-norm clipping** (max norm {settings[clip]:g} at lr = {settings[lr]:g}; reported, not judged): {words[clip]}
 """
 
@@ -267,6 +267,8 @@ def c18(ctx: Context) -> Outcome:
         "thresholds": {"explode": thr.explode, "vanish": thr.vanish, "frac": thr.saturated, "update": thr.update},
         "first_flag_step": [r["first_flag"] for r in high],
         "hot_first_flag": {"step": [r["first_flag"] for r in hot], "layer": [r["first_flag_layer"] for r in hot]},
+        "hot_loss": ctx.summarize([r["train_loss"] for r in hot]),
+        "hot_max_update_ratio": [max((c[2] for c in r["curve"] if c[2] == c[2]), default=math.nan) for r in hot],
     }
     numbers["words"] = {
         "labels": ", ".join(f"{n}: {'/'.join(sorted(v))}" for n, v in labels.items()),
@@ -276,8 +278,13 @@ def c18(ctx: Context) -> Outcome:
         "first_flag": f"'{high[0]['first_flag_issue']}' (first seed)" if high[0]["first_flag_issue"] else "no flag",
         "hot": f"'{hot[0]['hot_layer']}'",
         "hot_flagged": ", ".join(f"'{r['first_flag_layer']}' at step {r['first_flag']}" if r["first_flag_layer"]
-                                 else "no layer" for r in hot),
+                                 else f"no layer (never flagged: its largest update ratio {u:.2g}"
+                                      f"{', diverged' if r['diverged'] else ''})"
+                                 for r, u in zip(hot, numbers["hot_max_update_ratio"])),
         "clip": "the clipping run is made in full mode only.",
+        "hot_note": (" Where no layer is named, the layer at the too-high rate never changed its weights by more than "
+                     "the update threshold in one step and nothing else tripped: that seed's run showed the probe no "
+                     "problem to locate." if any(r["first_flag"] is None for r in hot) else ""),
     }
     if clipped:
         numbers["clip_loss"] = ctx.summarize([r["train_loss"] for r in clipped])
