@@ -113,11 +113,9 @@ class TransferSetDistill(Distill):
 
     def on_loss(self, state: TrainState, loss: torch.Tensor, output: torch.Tensor, x: torch.Tensor,
                 y: torch.Tensor) -> torch.Tensor:
-        assert self._all is not None and self._perm is not None
-        bs = min(state.config.batch_size, len(state.data.x_train))
-        idx = self._perm[self._batch * bs:self._batch * bs + len(x)]
-        self._batch += 1
-        if len(idx) != len(x) or not torch.equal(state.data.x_train[idx], x):
+        assert self._all is not None
+        idx = state.batch_index  # the rows of x_train `fit` sliced this batch from
+        if idx is None or len(idx) != len(x) or not torch.equal(state.data.x_train[idx], x):
             raise RuntimeError("TransferSetDistill needs untouched train batches (no augmentation or mixup)")
         soft = distillation_loss(output, self._all[idx], temperature=self.temperature, alpha=1.0)
         m = self.labeled[idx]
