@@ -103,3 +103,30 @@ def _print_list(exps: list, as_json: bool) -> None:
     for e in exps:
         t.add_row(e.claim, ", ".join(e.lecture), e.title, e.criterion)
     console.print(t)
+
+
+@app.command("report")
+def report_cmd(
+    results: Path = typer.Argument(..., help="A lab output folder (or its results.json)."),
+    lang: str = typer.Option("en", "--lang", help="Language of the report."),
+) -> None:
+    """Re-render summary.md and index.html from an existing results.json, without rerunning anything.
+
+    Example: initreg report lab-out
+    """
+    from ..errors import ConfigError
+    from ..lab.messages import languages
+    from ..lab.report import read_results, render_report
+    from ..utils.paths import validate_out_dir
+
+    if lang not in languages():
+        raise ConfigError(f"--lang must be one of {', '.join(languages())}; got {lang!r}")
+    folder = results if results.is_dir() else results.parent
+    try:
+        doc = read_results(results)
+    except (FileNotFoundError, ValueError) as e:
+        raise ConfigError(str(e)) from None
+    validate_out_dir(folder, "RESULTS")
+    render_report(doc, folder, lang=lang)
+    console.print(f"report: {folder / 'index.html'} (and {folder / 'summary.md'}), {len(doc['claims'])} claims",
+                  highlight=False)

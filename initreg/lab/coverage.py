@@ -19,12 +19,12 @@ keeps it empty.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from .experiment import Experiment
 
-__all__ = ["LECTURE_IDS", "UNTESTABLE", "coverage", "listing", "uncovered"]
+__all__ = ["LECTURE_IDS", "UNTESTABLE", "coverage", "coverage_of", "listing", "uncovered"]
 
 # The lecture's parts in the order of docs/LECTURE.md (a test checks this list against the page).
 LECTURE_IDS: tuple[str, ...] = (
@@ -53,12 +53,18 @@ def _experiments(exps: Sequence[Experiment] | None) -> list[Experiment]:
 def coverage(exps: Sequence[Experiment] | None = None) -> list[dict[str, Any]]:
     """One row per lecture part, in lecture order: ``{"lecture_id", "claims": [ids],
     "untestable_because": str | None}`` (default: over every registered claim)."""
-    exps = _experiments(exps)
-    rows = []
-    for lid in LECTURE_IDS:
-        claims = [e.claim for e in exps if lid in e.lecture]
-        rows.append({"lecture_id": lid, "claims": claims, "untestable_because": UNTESTABLE.get(lid)})
-    return rows
+    return coverage_of((e.claim, e.lecture) for e in _experiments(exps))
+
+
+def coverage_of(claims: Iterable[tuple[str, Sequence[str]]]) -> list[dict[str, Any]]:
+    """`coverage` from ``(claim id, lecture ids)`` pairs, e.g. the records of a ``results.json``.
+
+    >>> [r for r in coverage_of([("C1", ["L2"])]) if r["lecture_id"] in ("L1", "L2")][1]["claims"]
+    ['C1']
+    """
+    pairs = [(c, tuple(ids)) for c, ids in claims]
+    return [{"lecture_id": lid, "claims": [c for c, ids in pairs if lid in ids], "untestable_because": UNTESTABLE.get(lid)}
+            for lid in LECTURE_IDS]
 
 
 def uncovered(exps: Sequence[Experiment] | None = None) -> list[str]:

@@ -51,6 +51,13 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "headline.heading": "Verdicts at a glance",
         "headline.legend": "Plot: dots are single seeds, the bar is the interval with the mean, the dashed "
                            "line is the threshold, the shaded side is where the claim needs the interval.",
+        "coverage.heading": "The lecture, part by part",
+        "coverage.intro": "Each part of the lecture (ids as in docs/LECTURE.md) and the claims in this report "
+                          "that test it.",
+        "coverage.col.part": "lecture part",
+        "coverage.col.claims": "tested by",
+        "coverage.untestable": "not testable: {reason}",
+        "coverage.not_run": "no claim in this report (run the whole lab)",
         # headline and summary table columns
         "col.claim": "claim",
         "col.title": "title",

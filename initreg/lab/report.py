@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ..utils.io import write_json, write_text
+from .coverage import coverage_of
 from .forest import forest_svg
 from .messages import message
 
@@ -417,7 +418,13 @@ def html_report(doc: dict[str, Any], out: str | Path, *, lang: str = "en") -> st
         lang=lang, t=t, tmd=tmd, mode=mode, counts=_counts(recs), total=len(recs),
         quick=bool(doc.get("quick")), old_format=doc.get("format", FORMAT) < FORMAT,
         criteria_hash=doc.get("criteria_hash") or "", env=_env_values(doc, lang) if doc.get("env") else {},
-        claims=[_claim_view(r, Path(out), lang) for r in recs])
+        claims=[_claim_view(r, Path(out), lang) for r in recs], coverage=_coverage_view(recs))
+
+
+def _coverage_view(recs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each lecture part with the claims of this report that test it (or why none can)."""
+    rows = coverage_of((r["claim"], r.get("lecture") or ()) for r in recs)
+    return [{**row, "claims": [{"claim": c, "anchor": _anchor(c)} for c in row["claims"]]} for row in rows]
 
 
 def _md_cell(text: str) -> str:

@@ -51,3 +51,22 @@ def test_lab_list(capsys):
     assert main(["lab", "--list", "--only", "C1,K3"]) == 0
     out = capsys.readouterr().out
     assert "C1" in out and "K3" in out
+
+
+def test_report_rerenders_from_results_json_without_running(tmp_path):
+    from typer.testing import CliRunner
+
+    from initreg.cli import app
+    from initreg.lab.report import write_report
+
+    rec = {"claim": "Z9", "title": "t", "statement": "s", "lecture": ["L2"], "settings": {}, "quick": True,
+           "status": "ok", "seconds": 1.0, "seeds": [0, 1, 2], "verdict": "holds", "holds": True, "parts": [],
+           "numbers": {}, "figures": [], "notes": "n"}
+    write_report([rec], tmp_path, quick=True, env={})
+    (tmp_path / "index.html").unlink()
+    r = CliRunner().invoke(app, ["report", str(tmp_path)])
+    assert r.exit_code == 0 and (tmp_path / "index.html").exists() and "1 claims" in " ".join(r.output.split())
+    r = CliRunner().invoke(app, ["report", str(tmp_path), "--lang", "xx"])
+    assert r.exit_code == 2 and "--lang must be one of en" in r.output
+    r = CliRunner().invoke(app, ["report", str(tmp_path / "nope")])
+    assert r.exit_code == 2 and "results file not found" in r.output and "Traceback" not in r.output

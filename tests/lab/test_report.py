@@ -448,3 +448,14 @@ def test_cli_table_shows_verdict_effect_interval_threshold_and_seeds(monkeypatch
     assert rows["C14"][2:4] == ["error", "RuntimeError: boom in C14"]
     assert rows["K3"][2:4] == ["holds", "gap=2.5"]  # an old record without an effect shows its numbers
     assert f"report: {tmp_path / 'index.html'}" in out
+
+
+def test_lecture_coverage_table_links_claims_and_names_untestable_parts(report):
+    m = re.search(r'<h2 id="coverage">.*?</table>', report["html"], re.S)
+    assert m, "no lecture-coverage table"
+    table = m.group(0)
+    rows = dict(re.findall(r"<tr><td>([LKIR]\d+)</td><td>(.*?)</td></tr>", table, re.S))
+    assert len(rows) == 29 and list(rows)[:2] == ["L1", "L2"]
+    assert "not testable: a definition" in rows["L1"]
+    assert '<a href="#C11">C11</a>' in rows["R5"] and '<a href="#C11">C11</a>' in rows["R6"]  # the records' lecture ids
+    assert "no claim in this report" in rows["K1"]
