@@ -21,6 +21,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..utils.io import environment_info, write_json
+from ..utils.optional import require
 from ..utils.procs import Interrupted, StopOnSignal, guard_worker
 from .experiment import Context, Experiment, Outcome, experiments
 
@@ -67,6 +68,10 @@ def _start_worker(parent_pid: int, stop: Any) -> None:
     """A pool worker's initializer: exit with the parent or on its stop event (`guard_worker`)."""
     guard_worker(parent_pid, stop)
     _init_worker()
+
+
+# what the claims import where they use it (figures, data sets, augmentation, the report)
+_LAB_NEEDS = ("matplotlib", "sklearn", "mlxtend", "mnist1d", "kornia", "nltk", "markdown_it", "jinja2")
 
 
 def _init_worker() -> None:
@@ -172,6 +177,8 @@ def run_lab(only: Sequence[str] | None = None, *, quick: bool = False, seeds: in
     """
     if seeds is not None and seeds < 1:
         raise ConfigError(f"seeds must be >= 1; got seeds={seeds}")
+    for mod in _LAB_NEEDS:  # fail in one line before any worker starts
+        require(mod, extra="lab")
     exps = select(only)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
