@@ -24,6 +24,7 @@ from ..utils.io import environment_info, write_json
 from ..utils.optional import require
 from ..utils.procs import Interrupted, StopOnSignal, guard_worker
 from .experiment import Context, Experiment, Outcome, experiments
+from .results import LabResults
 
 __all__ = ["discover", "run_lab", "select", "run_one"]
 
@@ -164,7 +165,7 @@ def _run_pool(todo: list[tuple[Experiment, list[int], str]], n: int, quick: bool
 def run_lab(only: Sequence[str] | None = None, *, quick: bool = False, seeds: int | None = None,
             out: str | Path = "lab-out", workers: int | None = None, rerun: bool = False,
             on_result: Callable[[dict[str, Any]], None] | None = None,
-            progress: bool = True) -> list[dict[str, Any]]:
+            progress: bool = True) -> LabResults:
     """Run the lab; write ``results.json``, ``summary.md`` and ``index.html`` in ``out``.
 
     Args:
@@ -250,4 +251,4 @@ def run_lab(only: Sequence[str] | None = None, *, quick: bool = False, seeds: in
             save()  # also on an interrupt: the report shows what finished
     else:
         save()
-    return [results[c] for c in order if c in results]
+    return LabResults(results[c] for c in order if c in results)
