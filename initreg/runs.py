@@ -7,7 +7,7 @@ never imports it.
 
 A single-seed run folder holds ``config.yaml`` (the resolved config + seed, versions and git
 hash), ``history.csv``, ``metrics.json``, ``model.pt`` (a ``state_dict``, loadable with
-``torch.load(..., weights_only=True)``) and ``curves.png``. A K-seed run folder holds
+``torch.load(..., weights_only=True)``) and ``curves.png`` (with the plot extra). A K-seed run folder holds
 ``config.yaml``, ``metrics.json`` (per-seed summaries, mean ± 95% CI of the test metrics,
 whether the seeds ran vectorized and if not why) and one ``seed-<k>/`` folder per seed with
 its ``history.csv``, ``metrics.json`` and ``model.pt``. Every file is written atomically. An
@@ -45,6 +45,7 @@ from .train.fit import fit
 from .train.history import History
 from .train.multiseed import SeedsResult, fit_seeds
 from .utils.io import atomic_write, environment_info, read_yaml_mapping, write_json, write_text
+from .utils.optional import available
 from .utils.stats import mean_ci
 
 __all__ = ["RunConfig", "RunResult", "load_config", "apply_overrides", "run", "run_seeds", "write_run_folder"]
@@ -61,6 +62,19 @@ class RunConfig(BaseModel):
     model: dict[str, Any] = Field(default_factory=lambda: {"name": "mlp"})  # {"name": ..., **params}: `initreg models`; "init": a scheme (`initreg inits`, default "auto")
     train: TrainConfig = Field(default_factory=TrainConfig)
     regularize: list[dict[str, Any]] = Field(default_factory=list)  # [{"name": ..., **params}]: `initreg.regularize`
+    log: list[dict[str, Any]] = Field(default_factory=list)  # live loggers [{"name": "tensorboard" | "mlflow", **options}]: `initreg.loggers`
+
+    @pydantic.field_validator("log", mode="before")
+    @classmethod
+    def _logs(cls, v: Any) -> Any:
+        from .loggers import loggers
+
+        items = [{"name": x} if isinstance(x, str) else x for x in (v or [])]
+        for x in items:
+            if not isinstance(x, Mapping) or "name" not in x:
+                raise ValueError(f"each log entry must be a name or a mapping with 'name'; got {x!r}")
+            loggers.get(x["name"])  # an unknown name lists the known ones
+        return items
 
     @pydantic.field_validator("regularize", mode="before")
     @classmethod
@@ -204,7 +218,7 @@ def write_run_folder(out: str | Path, cfg: RunConfig, data: Splits, histories: S
         hist.write_csv(run_dir / "history.csv")
         write_json(run_dir / "metrics.json", hist.summary())
         atomic_write(run_dir / "model.pt", functools.partial(_save_state, model))
-        if hist.records:
+        if hist.records and available("matplotlib"):  # the plot extra; without it the folder has no curves.png
             from .plot import plot_history
 
             plot_history(hist, run_dir / "curves.png", title=cfg.model["name"])
@@ -224,6 +238,18 @@ def write_run_folder(out: str | Path, cfg: RunConfig, data: Splits, histories: S
     return run_dir
 
 
+def _loggers(cfg: RunConfig, out: str | Path | None) -> list[Callback]:
+    """The config's live loggers; a logger's files go to ``out/logs/<run name>/`` (the run
+    folder itself is written when training ends)."""
+    if not cfg.log:
+        return []
+    from .loggers import build_loggers
+
+    name = cfg.name or f"{cfg.model['name']}-{cfg.data.name}-{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    where = Path(out) / "logs" / name if out is not None else None
+    return build_loggers(cfg.log, where, params=cfg.model_dump(mode="json", exclude={"log"}))
+
+
 def run(config: RunConfig | Mapping[str, Any], out: str | Path | None = "runs", *,
         callbacks: Sequence[Callback] = (), data: Splits | None = None) -> RunResult:
     """Load data, build and train the model, and (if ``out``) write the run folder.
@@ -235,7 +261,7 @@ def run(config: RunConfig | Mapping[str, Any], out: str | Path | None = "runs", 
         return run_seeds(cfg, out, callbacks=callbacks, data=data)
     data = data if data is not None else load_data(cfg.data)
     model = build_model(cfg.model, data.input_shape, data.num_outputs, seed=cfg.seed)
-    cbs = build_regularizers(cfg.regularize) + list(callbacks)
+    cbs = build_regularizers(cfg.regularize) + _loggers(cfg, out) + list(callbacks)
     hist = fit(model, data, cfg.train, callbacks=cbs)
     run_dir = write_run_folder(out, cfg, data, [hist], [model]) if out is not None else None
     return RunResult(history=hist, model=model, data=data, dir=run_dir)

@@ -128,6 +128,12 @@ def test_cli_runs_from_the_wheel(fresh):
     assert "kaiming" in r.stdout.lower()
     r = _run([exe, "probe", "--depth", "3", "--width", "32", "-d", "synthetic", "--no-figure"], cwd=fresh)
     assert r.returncode == 0, r.stderr[-2000:]
+    r = _run([exe, "train", "--set", "data.name=synthetic", "--set", "train.epochs=2", "--set", "name=core",
+              "--out", "runs"], cwd=fresh)
+    assert r.returncode == 0, r.stderr[-2000:]
+    run_dir = fresh / "runs" / "core"
+    assert (run_dir / "history.csv").is_file() and (run_dir / "model.pt").is_file()
+    assert not (run_dir / "curves.png").exists()  # figures need the plot extra
 
 
 def test_missing_extra_is_one_line_naming_it(fresh):

@@ -85,3 +85,19 @@ def test_logger_config_errors():
         MLflowLogger("")
     with pytest.raises(ConfigError, match="needs log_dir when the run has no folder"):
         build_loggers(["tensorboard"])
+
+
+def test_run_config_enables_tensorboard(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from initreg.runs import load_config, run
+
+    cfg = {"name": "tb-run", "data": {"name": "synthetic", "train_size": 200, "options": {"n_samples": 400}},
+           "model": {"name": "mlp", "depth": 1, "width": 16}, "train": {"epochs": 3, "progress": "none"},
+           "log": ["tensorboard"]}
+    r = run(cfg, out=tmp_path)
+    acc = EventAccumulator(str(tmp_path / "logs" / "tb-run" / "tensorboard"))
+    acc.Reload()
+    assert [e.value for e in acc.Scalars("val_loss")] == pytest.approx(r.history.column("val_loss"), rel=1e-6)
+    with pytest.raises(ConfigError, match="wandb"):
+        load_config({**cfg, "log": [{"name": "wandb"}]})
