@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..data import Splits
+from ..data.convert import as_splits
 from ..errors import ConfigError
 from ..metrics import accuracy, expected_calibration_error
 from .callbacks import Callback, TrainState, overridden
@@ -64,9 +65,14 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn, *, bat
     return res
 
 
-def fit(model: nn.Module, data: Splits, config: TrainConfig | Mapping[str, Any] | None = None,
-        callbacks: Sequence[Callback] = ()) -> History:
+def fit(model: nn.Module, data: Splits | Any, config: TrainConfig | Mapping[str, Any] | None = None,
+        callbacks: Sequence[Callback] = (), *, val: Any = None, test: Any = None) -> History:
     """Train ``model`` on ``data.x_train`` and evaluate on the validation (and test) split.
+
+    ``data`` is `Splits`, or your own data: ``(x, y)`` tensors, a ``Dataset`` or a
+    ``DataLoader`` (read once into memory, `initreg.data.convert.as_splits`), with optional
+    ``val=`` and ``test=`` in the same forms. Without validation data the history has no
+    ``val_*`` metrics (a callback that monitors one says so); without test data no test.
 
     One model, one `History`. K seeds at once (vectorized where the model allows it) is
     `initreg.train.multiseed.fit_seeds`, which counts steps and evaluations the same way
@@ -97,6 +103,7 @@ def fit(model: nn.Module, data: Splits, config: TrainConfig | Mapping[str, Any] 
     ['acc', 'ece', 'loss']
     """
     cfg = as_train_config(config)
+    data = data if isinstance(data, Splits) and val is None and test is None else as_splits(data, val=val, test=test)
     if not isinstance(model, nn.Module):
         what = f"a list of {len(model)} models" if isinstance(model, (list, tuple)) else type(model).__name__
         raise ConfigError(f"fit trains one nn.Module; got {what}. For several seeds use "
