@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,7 @@ from .models import build_model
 from .models.zoo import models
 from .registry import check_keys, format_validation_error, validate_params
 from .train.callbacks import Callback
+from .train.checkpoint import LiveRecord, load_checkpoint
 from .train.config import TrainConfig
 from .train.fit import fit
 from .train.history import History
@@ -48,7 +50,7 @@ from .utils.io import atomic_write, environment_info, read_yaml_mapping, write_j
 from .utils.optional import available
 from .utils.stats import mean_ci
 
-__all__ = ["RunConfig", "RunResult", "load_config", "apply_overrides", "run", "run_seeds", "write_run_folder"]
+__all__ = ["RunConfig", "RunResult", "load_config", "apply_overrides", "run", "run_seeds", "resume", "write_run_folder"]
 
 
 class RunConfig(BaseModel):
@@ -196,14 +198,17 @@ def _save_state(model: torch.nn.Module, target: Any) -> None:
 
 
 def write_run_folder(out: str | Path, cfg: RunConfig, data: Splits, histories: Sequence[History],
-                     models: Sequence[torch.nn.Module], *, seeds: SeedsResult | None = None) -> Path:
+                     models: Sequence[torch.nn.Module], *, seeds: SeedsResult | None = None,
+                     run_dir: Path | None = None) -> Path:
     """Write a run folder under ``out`` (the layout in the module docstring) and return it:
     one seed's files at the top, or, with ``seeds`` (a K-seed `fit_seeds` result), a summary
     at the top and one ``seed-<k>/`` folder per seed."""
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     k = len(histories)
     multi = seeds is not None
-    if cfg.name:
+    if run_dir is not None:
+        pass  # chosen when the run started (live record, checkpoints)
+    elif cfg.name:
         run_dir = Path(out) / cfg.name
     else:
         run_dir = _fresh_dir(Path(out), f"{cfg.model['name']}-{cfg.data.name}{f'-{k}seeds' if multi else ''}-{stamp}")
@@ -251,9 +256,13 @@ def _loggers(cfg: RunConfig, out: str | Path | None) -> list[Callback]:
 
 
 def run(config: RunConfig | Mapping[str, Any], out: str | Path | None = "runs", *,
-        callbacks: Sequence[Callback] = (), data: Splits | None = None) -> RunResult:
+        callbacks: Sequence[Callback] = (), data: Splits | None = None, resume_dir: Path | None = None) -> RunResult:
     """Load data, build and train the model, and (if ``out``) write the run folder.
-    ``train.seeds = K > 1`` trains K seeds (`run_seeds`)."""
+    ``train.seeds = K > 1`` trains K seeds (`run_seeds`).
+
+    With a folder, ``config.yaml`` is written first, ``history.csv``/``metrics.json`` at every
+    evaluation, and ``checkpoint.pt`` every ``train.checkpoint_every`` epochs; ``resume_dir``
+    (see `resume`) continues the run in that folder from its checkpoint."""
     from .regularize import build_regularizers
 
     cfg = config if isinstance(config, RunConfig) else load_config(config)
@@ -262,9 +271,39 @@ def run(config: RunConfig | Mapping[str, Any], out: str | Path | None = "runs", 
     data = data if data is not None else load_data(cfg.data)
     model = build_model(cfg.model, data.input_shape, data.num_outputs, seed=cfg.seed)
     cbs = build_regularizers(cfg.regularize) + _loggers(cfg, out) + list(callbacks)
-    hist = fit(model, data, cfg.train, callbacks=cbs)
-    run_dir = write_run_folder(out, cfg, data, [hist], [model]) if out is not None else None
+    run_dir, ck = resume_dir, None
+    if out is not None:
+        if run_dir is None:
+            stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+            run_dir = Path(out) / cfg.name if cfg.name else _fresh_dir(Path(out), f"{cfg.model['name']}-{cfg.data.name}-{stamp}")
+        run_dir.mkdir(parents=True, exist_ok=True)
+        if resume_dir is None:  # the config first, so a killed run can be resumed from its folder
+            write_text(run_dir / "config.yaml", yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False))
+        elif (run_dir / "checkpoint.pt").is_file():
+            ck = load_checkpoint(run_dir / "checkpoint.pt")
+        cbs.append(LiveRecord(run_dir))
+    hist = fit(model, data, cfg.train, callbacks=cbs, resume=ck,
+               checkpoint=run_dir / "checkpoint.pt" if run_dir is not None and cfg.train.checkpoint_every else None)
+    run_dir = write_run_folder(out, cfg, data, [hist], [model], run_dir=run_dir) if out is not None else None
     return RunResult(history=hist, model=model, data=data, dir=run_dir)
+
+
+def resume(run_dir: str | Path) -> RunResult | None:
+    """Continue a killed single-seed run in its folder from its last checkpoint (from the
+    start without one); None when the run had already finished. History rows after the
+    checkpoint are dropped and made again, so the run ends as an uninterrupted one would."""
+    d = Path(run_dir)
+    if not (d / "config.yaml").is_file():
+        raise FileNotFoundError(f"{d / 'config.yaml'} not found: --resume needs a run folder made by initreg train")
+    metrics = json.loads((d / "metrics.json").read_text()) if (d / "metrics.json").is_file() else {"status": "running"}
+    if metrics.get("status") != "running" and (d / "model.pt").is_file():
+        return None
+    raw = dict(read_yaml_mapping(d / "config.yaml"))
+    raw.pop("_meta", None)
+    cfg = load_config(raw)
+    if cfg.train.seeds > 1:
+        raise ConfigError(f"--resume continues single-seed runs; {d} has train.seeds={cfg.train.seeds}")
+    return run(cfg, d.parent, resume_dir=d)
 
 
 def run_seeds(config: RunConfig | Mapping[str, Any], out: str | Path | None = "runs", *,
