@@ -17,7 +17,7 @@ from initreg.train.checkpoint import load_checkpoint
 
 CFG = {"data": {"name": "synthetic", "train_size": 600, "options": {"n_samples": 1000}},
        "model": {"name": "mlp", "depth": 2, "width": 64, "dropout": 0.2},
-       "train": {"epochs": 12, "batch_size": 8, "lr": 0.01, "optimizer": "adam", "progress": "none",
+       "train": {"epochs": 20, "batch_size": 8, "lr": 0.01, "optimizer": "adam", "progress": "none",
                  "checkpoint_every": 2, "schedule": "cosine"}}
 
 
@@ -46,16 +46,25 @@ def test_kill_9_then_resume_is_bit_identical(tmp_path):
     p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     ck = tmp_path / "killed" / "checkpoint.pt"
     t0 = time.time()
-    while not ck.exists() and p.poll() is None and time.time() - t0 < 300:
-        time.sleep(0.05)
+    hist = tmp_path / "killed" / "history.csv"
+
+    def past_checkpoint() -> bool:  # a history row after the checkpoint: resume must drop and redo it
+        return ck.exists() and hist.exists() and len(hist.read_text().splitlines()) - 1 > load_checkpoint(ck)["epoch"]
+
+    while p.poll() is None and time.time() - t0 < 300:
+        try:
+            if past_checkpoint():
+                break
+        except (OSError, RuntimeError, ValueError):  # a file being replaced right now
+            pass
+        time.sleep(0.02)
     assert p.poll() is None, f"the run ended before it could be killed: {p.stderr.read().decode()[-2000:]}"
-    time.sleep(0.5)  # into the next epochs: rows after the checkpoint must be dropped on resume
     p.send_signal(signal.SIGKILL)
     p.wait()
     d = tmp_path / "killed"
     assert json.loads((d / "metrics.json").read_text())["status"] == "running"  # the live record survived
     assert not (d / "model.pt").exists()
-    assert load_checkpoint(ck)["epoch"] < 12  # loads with weights_only=True
+    assert load_checkpoint(ck)["epoch"] < 20  # loads with weights_only=True
 
     r = subprocess.run(_cli("train", "--resume", str(d)), capture_output=True, text=True, env=env)
     assert r.returncode == 0, r.stderr[-2000:]
