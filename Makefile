@@ -5,7 +5,8 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 PIP     := $(BIN)/pip install -q -c constraints.txt
 export OMP_NUM_THREADS ?= 1
-EXTRAS  := dev,compress,text
+# dev = every feature extra (lab, tensorboard, mlflow, lightning, hf) + test tools; ray: the sweep's Ray executor test
+EXTRAS  := dev,compress,ray
 FIND_LINKS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels)
 
 .PHONY: setup wordnet browser demo test lint bench gpu-check docs clean
@@ -47,9 +48,8 @@ lint: $(STAMP)
 	$(BIN)/ruff check initreg tests bench
 	$(BIN)/mypy  # the public API's modules: [tool.mypy] files in pyproject.toml
 
-## Speed benchmarks (ratios, one process each) -> BENCHMARKS.md. Lightning comes from the bench extra.
+## Speed benchmarks (ratios, one process each) -> BENCHMARKS.md. Lightning comes with dev.
 bench: $(STAMP)
-	$(BIN)/python -c 'import lightning' 2>/dev/null || $(PIP) -e '.[dev,bench]'
 	$(BIN)/python -m bench.run
 
 ## On a CUDA machine: fit, bf16, stacked seeds, probe and a few lab claims on the GPU -> BENCHMARKS.md's GPU section.

@@ -7,7 +7,7 @@ never imports it.
 
 A single-seed run folder holds ``config.yaml`` (the resolved config + seed, versions and git
 hash), ``history.csv``, ``metrics.json``, ``model.pt`` (a ``state_dict``, loadable with
-``torch.load(..., weights_only=True)``) and ``curves.png``. A K-seed run folder holds
+``torch.load(..., weights_only=True)``) and ``curves.png`` (with the plot extra). A K-seed run folder holds
 ``config.yaml``, ``metrics.json`` (per-seed summaries, mean ± 95% CI of the test metrics,
 whether the seeds ran vectorized and if not why) and one ``seed-<k>/`` folder per seed with
 its ``history.csv``, ``metrics.json`` and ``model.pt``. Every file is written atomically. An
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -40,14 +41,16 @@ from .models import build_model
 from .models.zoo import models
 from .registry import check_keys, format_validation_error, validate_params
 from .train.callbacks import Callback
+from .train.checkpoint import LiveRecord, load_checkpoint
 from .train.config import TrainConfig
 from .train.fit import fit
 from .train.history import History
 from .train.multiseed import SeedsResult, fit_seeds
 from .utils.io import atomic_write, environment_info, read_yaml_mapping, write_json, write_text
+from .utils.optional import available
 from .utils.stats import mean_ci
 
-__all__ = ["RunConfig", "RunResult", "load_config", "apply_overrides", "run", "run_seeds", "write_run_folder"]
+__all__ = ["RunConfig", "RunResult", "load_config", "apply_overrides", "run", "run_seeds", "resume", "write_run_folder"]
 
 
 class RunConfig(BaseModel):
@@ -61,6 +64,19 @@ class RunConfig(BaseModel):
     model: dict[str, Any] = Field(default_factory=lambda: {"name": "mlp"})  # {"name": ..., **params}: `initreg models`; "init": a scheme (`initreg inits`, default "auto")
     train: TrainConfig = Field(default_factory=TrainConfig)
     regularize: list[dict[str, Any]] = Field(default_factory=list)  # [{"name": ..., **params}]: `initreg.regularize`
+    log: list[dict[str, Any]] = Field(default_factory=list)  # live loggers [{"name": "tensorboard" | "mlflow", **options}]: `initreg.loggers`
+
+    @pydantic.field_validator("log", mode="before")
+    @classmethod
+    def _logs(cls, v: Any) -> Any:
+        from .loggers import loggers
+
+        items = [{"name": x} if isinstance(x, str) else x for x in (v or [])]
+        for x in items:
+            if not isinstance(x, Mapping) or "name" not in x:
+                raise ValueError(f"each log entry must be a name or a mapping with 'name'; got {x!r}")
+            loggers.get(x["name"])  # an unknown name lists the known ones
+        return items
 
     @pydantic.field_validator("regularize", mode="before")
     @classmethod
@@ -182,14 +198,17 @@ def _save_state(model: torch.nn.Module, target: Any) -> None:
 
 
 def write_run_folder(out: str | Path, cfg: RunConfig, data: Splits, histories: Sequence[History],
-                     models: Sequence[torch.nn.Module], *, seeds: SeedsResult | None = None) -> Path:
+                     models: Sequence[torch.nn.Module], *, seeds: SeedsResult | None = None,
+                     run_dir: Path | None = None) -> Path:
     """Write a run folder under ``out`` (the layout in the module docstring) and return it:
     one seed's files at the top, or, with ``seeds`` (a K-seed `fit_seeds` result), a summary
     at the top and one ``seed-<k>/`` folder per seed."""
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     k = len(histories)
     multi = seeds is not None
-    if cfg.name:
+    if run_dir is not None:
+        pass  # chosen when the run started (live record, checkpoints)
+    elif cfg.name:
         run_dir = Path(out) / cfg.name
     else:
         run_dir = _fresh_dir(Path(out), f"{cfg.model['name']}-{cfg.data.name}{f'-{k}seeds' if multi else ''}-{stamp}")
@@ -204,7 +223,7 @@ def write_run_folder(out: str | Path, cfg: RunConfig, data: Splits, histories: S
         hist.write_csv(run_dir / "history.csv")
         write_json(run_dir / "metrics.json", hist.summary())
         atomic_write(run_dir / "model.pt", functools.partial(_save_state, model))
-        if hist.records:
+        if hist.records and available("matplotlib"):  # the plot extra; without it the folder has no curves.png
             from .plot import plot_history
 
             plot_history(hist, run_dir / "curves.png", title=cfg.model["name"])
@@ -224,10 +243,26 @@ def write_run_folder(out: str | Path, cfg: RunConfig, data: Splits, histories: S
     return run_dir
 
 
+def _loggers(cfg: RunConfig, out: str | Path | None) -> list[Callback]:
+    """The config's live loggers; a logger's files go to ``out/logs/<run name>/`` (the run
+    folder itself is written when training ends)."""
+    if not cfg.log:
+        return []
+    from .loggers import build_loggers
+
+    name = cfg.name or f"{cfg.model['name']}-{cfg.data.name}-{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    where = Path(out) / "logs" / name if out is not None else None
+    return build_loggers(cfg.log, where, params=cfg.model_dump(mode="json", exclude={"log"}))
+
+
 def run(config: RunConfig | Mapping[str, Any], out: str | Path | None = "runs", *,
-        callbacks: Sequence[Callback] = (), data: Splits | None = None) -> RunResult:
+        callbacks: Sequence[Callback] = (), data: Splits | None = None, resume_dir: Path | None = None) -> RunResult:
     """Load data, build and train the model, and (if ``out``) write the run folder.
-    ``train.seeds = K > 1`` trains K seeds (`run_seeds`)."""
+    ``train.seeds = K > 1`` trains K seeds (`run_seeds`).
+
+    With a folder, ``config.yaml`` is written first, ``history.csv``/``metrics.json`` at every
+    evaluation, and ``checkpoint.pt`` every ``train.checkpoint_every`` epochs; ``resume_dir``
+    (see `resume`) continues the run in that folder from its checkpoint."""
     from .regularize import build_regularizers
 
     cfg = config if isinstance(config, RunConfig) else load_config(config)
@@ -235,10 +270,40 @@ def run(config: RunConfig | Mapping[str, Any], out: str | Path | None = "runs", 
         return run_seeds(cfg, out, callbacks=callbacks, data=data)
     data = data if data is not None else load_data(cfg.data)
     model = build_model(cfg.model, data.input_shape, data.num_outputs, seed=cfg.seed)
-    cbs = build_regularizers(cfg.regularize) + list(callbacks)
-    hist = fit(model, data, cfg.train, callbacks=cbs)
-    run_dir = write_run_folder(out, cfg, data, [hist], [model]) if out is not None else None
+    cbs = build_regularizers(cfg.regularize) + _loggers(cfg, out) + list(callbacks)
+    run_dir, ck = resume_dir, None
+    if out is not None:
+        if run_dir is None:
+            stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+            run_dir = Path(out) / cfg.name if cfg.name else _fresh_dir(Path(out), f"{cfg.model['name']}-{cfg.data.name}-{stamp}")
+        run_dir.mkdir(parents=True, exist_ok=True)
+        if resume_dir is None:  # the config first, so a killed run can be resumed from its folder
+            write_text(run_dir / "config.yaml", yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False))
+        elif (run_dir / "checkpoint.pt").is_file():
+            ck = load_checkpoint(run_dir / "checkpoint.pt")
+        cbs.append(LiveRecord(run_dir))
+    hist = fit(model, data, cfg.train, callbacks=cbs, resume=ck,
+               checkpoint=run_dir / "checkpoint.pt" if run_dir is not None and cfg.train.checkpoint_every else None)
+    run_dir = write_run_folder(out, cfg, data, [hist], [model], run_dir=run_dir) if out is not None else None
     return RunResult(history=hist, model=model, data=data, dir=run_dir)
+
+
+def resume(run_dir: str | Path) -> RunResult | None:
+    """Continue a killed single-seed run in its folder from its last checkpoint (from the
+    start without one); None when the run had already finished. History rows after the
+    checkpoint are dropped and made again, so the run ends as an uninterrupted one would."""
+    d = Path(run_dir)
+    if not (d / "config.yaml").is_file():
+        raise FileNotFoundError(f"{d / 'config.yaml'} not found: --resume needs a run folder made by initreg train")
+    metrics = json.loads((d / "metrics.json").read_text()) if (d / "metrics.json").is_file() else {"status": "running"}
+    if metrics.get("status") != "running" and (d / "model.pt").is_file():
+        return None
+    raw = dict(read_yaml_mapping(d / "config.yaml"))
+    raw.pop("_meta", None)
+    cfg = load_config(raw)
+    if cfg.train.seeds > 1:
+        raise ConfigError(f"--resume continues single-seed runs; {d} has train.seeds={cfg.train.seeds}")
+    return run(cfg, d.parent, resume_dir=d)
 
 
 def run_seeds(config: RunConfig | Mapping[str, Any], out: str | Path | None = "runs", *,

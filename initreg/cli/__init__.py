@@ -7,6 +7,7 @@ cannot be written) into one line on stderr and exit status 2 — never a traceba
 
 from __future__ import annotations
 
+import os
 import sys
 
 # Each module adds its commands to `app` on import.
@@ -23,6 +24,7 @@ __all__ = ["app", "console", "err_console", "main"]
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``initreg`` console script: the exit status (user errors: 2, see `app`)."""
+    os.environ.setdefault("MPLBACKEND", "Agg")  # a terminal has no screen: pyplot, if used, draws off-screen
     try:
         app(args=argv, prog_name="initreg")  # typer handles --help and usage errors (exit 2) itself
     except SystemExit as e:

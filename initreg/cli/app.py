@@ -43,6 +43,7 @@ class _Group(TyperGroup):
 
         from ..errors import ConfigError
         from ..registry import format_validation_error
+        from ..utils.optional import MissingExtraError
 
         try:
             return super().invoke(ctx)
@@ -50,6 +51,8 @@ class _Group(TyperGroup):
             fail(str(e))
         except pydantic.ValidationError as e:
             fail(format_validation_error(e))
+        except MissingExtraError as e:  # an optional feature without its extra: the line names the pip install
+            fail(str(e))
         except OSError as e:
             fail(os_error_text(e))
         except KeyboardInterrupt as e:  # Ctrl-C, or a command's own stop on SIGINT/SIGTERM (its message)

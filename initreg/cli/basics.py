@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from ..errors import ConfigError
 from .app import app, console
 from .tables import new_table
 
@@ -54,30 +55,46 @@ def train_cmd(
                                         "adds {name: distill, teacher: RUN_DIR} to regularize."),
     kd_temperature: float = typer.Option(4.0, "--kd-temperature", help="Distillation temperature T (with --teacher)."),
     kd_alpha: float = typer.Option(0.9, "--kd-alpha", help="Weight of the soft (teacher) term, in [0, 1] (with --teacher)."),
+    resume: Path | None = typer.Option(None, "--resume", help="Continue a killed run in its folder from its last "
+                                       "checkpoint (train.checkpoint_every); a finished run is left as it is."),
 ) -> None:
     """Train one model from a config; write config, history, metrics, weights and curves.
 
     Example: initreg train --set data.name=digits --set model.depth=3 --set train.epochs=5
 
     Example (distillation): initreg train --set model.width=32 --teacher runs/big-teacher --kd-temperature 4
+
+    Example (resume): initreg train --set train.checkpoint_every=1 --set name=long, killed, then
+    initreg train --resume runs/long
     """
     from ..data import load_data
     from ..train import load_config, run
     from ..utils.paths import safe_name, validate_out_dir
     from .checks import check_model_size, check_teacher
 
-    overrides = list(set_) + ([f"data.data_dir={data_dir}"] if data_dir else [])
-    cfg = load_config(config, overrides)
-    if teacher is not None:
-        check_teacher(teacher)
-        kd = {"name": "distill", "teacher": str(teacher), "temperature": kd_temperature, "alpha": kd_alpha}
-        cfg = load_config({**cfg.model_dump(mode="json"), "regularize": [*cfg.regularize, kd]})
-    validate_out_dir(out, "--out")
-    if cfg.name is not None:
-        validate_out_dir(out / safe_name(cfg.name, "name (the run folder's name)"), "--out/name")
-    data = load_data(cfg.data)
-    check_model_size(cfg.model, data.input_shape, data.num_outputs)
-    res = run(cfg, out, data=data)
+    if resume is not None:
+        from ..runs import resume as resume_run
+
+        if config is not None or set_ or teacher is not None:
+            raise ConfigError("--resume continues the run as its folder's config.yaml describes it; "
+                              "drop --config, --set and --teacher")
+        res = resume_run(resume)
+        if res is None:
+            console.print(f"{resume}: the run had finished; nothing to resume")
+            return
+    else:
+        overrides = list(set_) + ([f"data.data_dir={data_dir}"] if data_dir else [])
+        cfg = load_config(config, overrides)
+        if teacher is not None:
+            check_teacher(teacher)
+            kd = {"name": "distill", "teacher": str(teacher), "temperature": kd_temperature, "alpha": kd_alpha}
+            cfg = load_config({**cfg.model_dump(mode="json"), "regularize": [*cfg.regularize, kd]})
+        validate_out_dir(out, "--out")
+        if cfg.name is not None:
+            validate_out_dir(out / safe_name(cfg.name, "name (the run folder's name)"), "--out/name")
+        data = load_data(cfg.data)
+        check_model_size(cfg.model, data.input_shape, data.num_outputs)
+        res = run(cfg, out, data=data)
     h = res.history
     console.print(f"[bold]{res.data.describe()}[/]")
     if h.diverged:

@@ -201,4 +201,5 @@ def probe_cmd(
     if json_path is not None:
         console.print(f"report: {rep.write_json(json_path)}")
     if figure is not None and not no_figure:
-        console.print(f"figure: {plot_profile(rep, figure, labels=[module or model])}")
+        plot_profile(rep, figure, labels=[module or model])
+        console.print(f"figure: {figure}")

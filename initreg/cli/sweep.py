@@ -144,4 +144,5 @@ def results_cmd(
                   _fmt(st["ci"]) if st else "", str(a["diverged"]))
     console.print(s)
     if figure is not None:
-        console.print(f"figure: {plot_sweep(rows, metric, figure, params=params)}")
+        plot_sweep(rows, metric, figure, params=params)
+        console.print(f"figure: {figure}")

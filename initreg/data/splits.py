@@ -45,6 +45,52 @@ class Splits:
             return self.num_classes
         return 1 if self.y_train.ndim == 1 else int(self.y_train.shape[1])
 
+    @classmethod
+    def from_tensors(cls, x: torch.Tensor, y: torch.Tensor, *, val: tuple[torch.Tensor, torch.Tensor] | None = None,
+                     test: tuple[torch.Tensor, torch.Tensor] | None = None, name: str = "tensors",
+                     num_classes: int | None = None) -> Splits:
+        """Your own tensors as `Splits`: ``(x, y)`` to train on, optional ``val`` and ``test`` pairs.
+
+        Integer 1-D ``y`` means classification (``num_classes`` defaults to the largest label
+        + 1 over all splits); float ``y`` means regression. A missing split is empty: without
+        ``val`` the history has no validation metrics; without ``test`` there is no test
+        evaluation. Nothing is standardized or shuffled here.
+
+        >>> s = Splits.from_tensors(torch.randn(8, 3), torch.tensor([0, 1, 2, 0, 1, 2, 0, 1]))
+        >>> s.task, s.num_classes, s.sizes()
+        ('classification', 3, {'train': 8, 'val': 0, 'test': 0})
+        """
+        def pair(p: Any, which: str) -> tuple[torch.Tensor, torch.Tensor]:
+            if p is None:
+                return x[:0], y[:0]
+            if not (isinstance(p, (tuple, list)) and len(p) == 2 and all(isinstance(t, torch.Tensor) for t in p)):
+                raise DataError(f"{which} must be a pair of tensors (x, y); got {type(p).__name__}")
+            return p[0], p[1]
+
+        if not isinstance(x, torch.Tensor) or not isinstance(y, torch.Tensor):
+            raise DataError(f"x and y must be tensors; got {type(x).__name__} and {type(y).__name__}")
+        (xv, yv), (xt, yt) = pair(val, "val"), pair(test, "test")
+        for which, a, b in (("train", x, y), ("val", xv, yv), ("test", xt, yt)):
+            if len(a) != len(b):
+                raise DataError(f"{which}: x has {len(a)} rows but y has {len(b)}")
+            if a.shape[1:] != x.shape[1:]:
+                raise DataError(f"{which}: inputs have shape {tuple(a.shape[1:])} but train {tuple(x.shape[1:])}")
+        classify = not y.is_floating_point()
+        if classify and y.ndim != 1:
+            raise DataError(f"integer labels must be 1-D class indices; got shape {tuple(y.shape)}")
+        if classify:
+            labels = torch.cat([y, yv, yt])
+            if len(labels) and int(labels.min()) < 0:
+                raise DataError(f"class labels must be >= 0; got {int(labels.min())}")
+            k = num_classes if num_classes is not None else (int(labels.max()) + 1 if len(labels) else 0)
+            if len(labels) and int(labels.max()) >= k:
+                raise DataError(f"num_classes={k} but a label is {int(labels.max())}")
+        else:
+            k = 0
+        xf = x if x.is_floating_point() else x.float()
+        return cls(name=name, x_train=xf, y_train=y, x_val=xv.to(xf.dtype), y_val=yv, x_test=xt.to(xf.dtype),
+                   y_test=yt, num_classes=k, task="classification" if classify else "regression")
+
     def split(self, which: str) -> tuple[torch.Tensor, torch.Tensor]:
         """``(x, y)`` of ``"train"``, ``"val"`` or ``"test"``."""
         if which not in ("train", "val", "test"):

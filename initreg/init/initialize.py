@@ -50,6 +50,7 @@ from ..errors import ConfigError
 from ..nn.activations import TRANSPARENT as _TRANSPARENT
 from ..nn.activations import activation_of_module
 from ..registry import validate_params
+from ..utils.display import Table, TableDisplay
 from .facts import SchemeFacts, inits, register_scheme, scheme_facts
 from .fan import fan_in_and_fan_out
 from .gain import gain as activation_gain
@@ -108,9 +109,11 @@ class LayerReport:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-class InitReport(list):
+class InitReport(TableDisplay, list):
     """A list of :class:`LayerReport` plus ``unresolved`` and ``skipped`` layer names, and
-    ``gains``: whether the gains were computed from the activation after each layer."""
+    ``gains``: whether the gains were computed from the activation after each layer.
+
+    ``print(report)`` shows `table`; a notebook shows the same table as HTML."""
 
     def __init__(self, rows=(), scheme: str = "", unresolved: list[str] | None = None,
                  skipped: list[str] | None = None, gains: bool = False):
@@ -167,6 +170,15 @@ class InitReport(list):
         else:
             how = "as configured"
         return f"init: {self.scheme}, gain per layer {parts} ({how})"
+
+    def display_table(self) -> Table:
+        """The per-layer table as cells; unresolved and skipped layers in the notes."""
+        cols = ["layer", "shape", "fan_in", "fan_out", "activation", "scheme", "gain", "std", "found by"]
+        rows = [[r.name, str(tuple(r.shape)), str(r.fan_in), str(r.fan_out), r.activation, r.scheme,
+                 "" if r.gain is None else f"{r.gain:.3f}", f"{r.std:.4g}", r.resolved_by] for r in self]
+        notes = ([f"unresolved (initialized as linear): {', '.join(self.unresolved)}"] if self.unresolved else []) + \
+                ([f"skipped (not Linear/Conv): {', '.join(self.skipped)}"] if self.skipped else [])
+        return Table(f"init: {self.scheme}" if self.scheme else "init", cols, rows, notes)
 
     def __str__(self) -> str:
         return self.table()

@@ -5,6 +5,7 @@ Experiments live in ``initreg/lab/claims/`` (one file per claim, discovered on i
 """
 
 from .experiment import Context, Experiment, Outcome, experiment, experiments
+from .results import LabResults
 from .runner import discover, run_lab, select
 
-__all__ = ["Context", "Experiment", "Outcome", "discover", "experiment", "experiments", "run_lab", "select"]
+__all__ = ["Context", "Experiment", "LabResults", "Outcome", "discover", "experiment", "experiments", "run_lab", "select"]

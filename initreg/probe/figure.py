@@ -10,14 +10,15 @@ from .report import ProbeReport
 __all__ = ["plot_profile"]
 
 
-def plot_profile(reports: ProbeReport | Sequence[ProbeReport], path: str | Path, *,
-                 labels: Sequence[str] | None = None, title: str = "") -> Path:
+def plot_profile(reports: ProbeReport | Sequence[ProbeReport], path: str | Path | None = None, *,
+                 labels: Sequence[str] | None = None, title: str = ""):
     """Two panels: E[h²] of each layer's output (forward) and E[(∂L/∂h)²] (backward).
 
     Measured values are solid lines with dots, the mean-field prediction dashed, the
     across-batch signal (what the verdict's *signal* ratio uses) dotted; all
     relative to the input (forward) and to the last layer (backward). Several reports
-    (e.g. one per init scheme) share the panels.
+    (e.g. one per init scheme) share the panels. Returns the ``Figure`` (shown inline in a
+    notebook); with ``path`` it is also saved there as a PNG.
     """
     from ..plot import new_figure, save_figure
 
@@ -63,7 +64,9 @@ def plot_profile(reports: ProbeReport | Sequence[ProbeReport], path: str | Path,
               Line2D([], [], color="k", ls=":", alpha=0.6, label="across-batch signal (forward)")]
     af.legend(fontsize=7, loc="best")
     ab.legend(handles=styles, fontsize=7, loc="best")
-    return save_figure(fig, path)
+    if path is not None:
+        save_figure(fig, path)
+    return fig
 
 
 def _limits(ax) -> tuple[float, float]:

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..utils.display import Table, TableDisplay
 from .verdict import Thresholds
 
 __all__ = ["LayerStats", "ProbeReport"]
@@ -71,8 +72,10 @@ def _clean(v: Any) -> Any:
 
 
 @dataclass
-class ProbeReport:
-    """The probe's findings: per-layer rows, the overall verdict, the theory overlay."""
+class ProbeReport(TableDisplay):
+    """The probe's findings: per-layer rows, the overall verdict, the theory overlay.
+
+    ``print(report)`` shows the layer table and the verdict; a notebook shows it as HTML."""
 
     layers: list[LayerStats]
     input_rms: float
@@ -122,6 +125,15 @@ class ProbeReport:
         from ..utils.io import write_json
 
         return write_json(path, self.to_dict())
+
+    def display_table(self) -> Table:
+        """The layer table of `table` as plain cells, with the verdict line under it."""
+        cols = ["#", "layer", "act", "fwd ×", "theory", "signal ×", "dead", "sat.", "bwd ×", "theory", "verdict"]
+        rows = [[str(r.index), r.name, r.activation or "-", _fmt(r.fwd_ratio), _fmt(r.theory_fwd_ratio),
+                 _fmt(r.signal_ratio), _pct(r.dead), _pct(r.saturated), _fmt(r.bwd_ratio),
+                 _fmt(r.theory_bwd_ratio), r.verdict] for r in self.layers]
+        notes = [f"verdict: {self.summary()}"] + ([f"loss {self.loss:.4g}"] if self.loss is not None else [])
+        return Table("signal propagation, layer by layer", cols, rows, notes)
 
     def table(self, title: str = "signal propagation, layer by layer", *, wide: bool = False):
         """A rich ``Table``: per layer the forward ratio (measured, theory), the signal ratio,

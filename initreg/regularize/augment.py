@@ -75,6 +75,9 @@ def affine_images(x: torch.Tensor, angle: torch.Tensor, translate: torch.Tensor 
     ``x`` is ``(N, C, H, W)``; ``angle`` ``(N,)``; ``translate`` ``(N, 2)`` as (dx, dy);
     ``scale`` ``(N,)``. Deterministic (no randomness): the building block of `augment_images`.
     """
+    from ..utils.optional import require
+
+    require("kornia", extra="aug", feature="image augmentation")
     from kornia.geometry.transform import get_affine_matrix2d, warp_affine
 
     if x.ndim != 4:

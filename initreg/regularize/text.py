@@ -72,7 +72,9 @@ def _fast_reader_class(base):
 
 @lru_cache(maxsize=8)
 def _reader(paths: tuple[str, ...] | None):
-    import nltk
+    from ..utils.optional import require
+
+    nltk = require("nltk", extra="text", feature="synonym replacement")
     from nltk.corpus.reader.wordnet import WordNetCorpusReader
 
     search = list(paths) if paths is not None else None

@@ -34,10 +34,12 @@ def _num(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
-def plot_sweep(rows: list[dict[str, Any]], metric: str, path: str | Path, params: list[str] | None = None) -> Path:
+def plot_sweep(rows: list[dict[str, Any]], metric: str, path: str | Path | None = None,
+               params: list[str] | None = None):
     """One panel per swept parameter: ``metric`` (mean ± 95% CI over seeds) against its value;
     settings that share the other parameters are joined by a line. Diverged runs are left
-    out of the means and counted in the title."""
+    out of the means and counted in the title. Returns the ``Figure``; with ``path`` it is
+    also saved there as a PNG."""
     from ..plot import new_figure, save_figure
 
     agg = aggregate(rows, metric)
@@ -73,4 +75,6 @@ def plot_sweep(rows: list[dict[str, Any]], metric: str, path: str | Path, params
         if 1 < len(lines) <= 8:
             ax.legend(fontsize=7)
     fig.suptitle(f"sweep: {metric}" + (f" ({n_div} diverged run(s) left out)" if n_div else ""))
-    return save_figure(fig, path)
+    if path is not None:
+        save_figure(fig, path)
+    return fig

@@ -190,7 +190,8 @@ def run_sweep(spec: SweepSpec | str | Path | dict, out: str | Path = "sweeps", *
         if figure and any(r["status"] in FINISHED for r in rows):
             from .figure import plot_sweep
 
-            fig = plot_sweep(rows, spec.metric, d / "sweep.png", params=list(spec.params))
+            plot_sweep(rows, spec.metric, d / "sweep.png", params=list(spec.params))
+            fig = d / "sweep.png"
         return {"dir": d, "db": store.path, "total": len(seen), "skipped": len(seen) - len(todo), "ran": len(todo),
                 "status": counts, "figure": fig}
     finally:

@@ -99,7 +99,9 @@ def _apt_install(log) -> bool:
 
 def _nltk_wordnet() -> Path | None:
     """A WordNet NLTK already finds on ``nltk.data.path`` (e.g. from ``nltk.downloader``), or None."""
-    import nltk
+    from ..utils.optional import require
+
+    nltk = require("nltk", extra="text", feature="WordNet")
 
     try:
         return Path(str(nltk.data.find("corpora/wordnet")))
@@ -109,7 +111,9 @@ def _nltk_wordnet() -> Path | None:
 
 def _check(dest: Path) -> int:
     """Number of synsets of "good" read from ``dest`` (27 for WordNet 3.0)."""
-    import nltk
+    from ..utils.optional import require
+
+    nltk = require("nltk", extra="text", feature="WordNet")
     from nltk.corpus.reader.wordnet import WordNetCorpusReader
 
     if str(dest) not in nltk.data.path:

@@ -38,6 +38,7 @@ class TrainConfig(BaseModel):
     progress: Literal["auto", "bar", "log", "none"] = "auto"  # auto: a rich bar on a terminal, log lines otherwise
     device: str = "auto"  # auto | cpu | cuda | cuda:N | mps; a device that is not present is an error
     precision: Literal["fp32", "bf16", "fp16"] = "fp32"  # autocast precision of forward/loss (weights stay fp32)
+    checkpoint_every: int = Field(0, ge=0)  # with a run folder: checkpoint.pt every N epochs (initreg train --resume); 0: never
     seeds: int = Field(1, ge=1)  # train this many seeds at once (run/train: model seed + k, train seed + k); see multiseed
 
     @model_validator(mode="after")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -16,9 +17,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..data import Splits
+from ..data.convert import as_splits
 from ..errors import ConfigError
 from ..metrics import accuracy, expected_calibration_error
 from .callbacks import Callback, TrainState, overridden
+from .checkpoint import restore, save_checkpoint
 from .config import TrainConfig
 from .device import autocast, make_scaler, resolve_device, warn_if_slow
 from .history import History
@@ -64,9 +67,20 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn, *, bat
     return res
 
 
-def fit(model: nn.Module, data: Splits, config: TrainConfig | Mapping[str, Any] | None = None,
-        callbacks: Sequence[Callback] = ()) -> History:
+def fit(model: nn.Module, data: Splits | Any, config: TrainConfig | Mapping[str, Any] | None = None,
+        callbacks: Sequence[Callback] = (), *, val: Any = None, test: Any = None,
+        checkpoint: str | Path | None = None, resume: Mapping[str, Any] | None = None) -> History:
     """Train ``model`` on ``data.x_train`` and evaluate on the validation (and test) split.
+
+    ``data`` is `Splits`, or your own data: ``(x, y)`` tensors, a ``Dataset`` or a
+    ``DataLoader`` (read once into memory, `initreg.data.convert.as_splits`), with optional
+    ``val=`` and ``test=`` in the same forms. Without validation data the history has no
+    ``val_*`` metrics (a callback that monitors one says so); without test data no test.
+
+    With ``checkpoint`` (a path) and ``config.checkpoint_every = N`` a checkpoint is written at
+    every N-th epoch end that follows an evaluation; ``resume`` (`load_checkpoint`'s dict)
+    continues such a run — on the CPU bit-identical to an uninterrupted one
+    (`initreg.train.checkpoint`).
 
     One model, one `History`. K seeds at once (vectorized where the model allows it) is
     `initreg.train.multiseed.fit_seeds`, which counts steps and evaluations the same way
@@ -97,6 +111,7 @@ def fit(model: nn.Module, data: Splits, config: TrainConfig | Mapping[str, Any] 
     ['acc', 'ece', 'loss']
     """
     cfg = as_train_config(config)
+    data = data if isinstance(data, Splits) and val is None and test is None else as_splits(data, val=val, test=test)
     if not isinstance(model, nn.Module):
         what = f"a list of {len(model)} models" if isinstance(model, (list, tuple)) else type(model).__name__
         raise ConfigError(f"fit trains one nn.Module; got {what}. For several seeds use "
@@ -176,6 +191,8 @@ def fit(model: nn.Module, data: Splits, config: TrainConfig | Mapping[str, Any] 
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(stream_seed(cfg.seed, MODEL_NOISE))
+        if resume is not None:
+            restore(resume, state, gen)
         model.train()
         for cb in hooks["on_fit_start"]:
             cb.on_fit_start(state)
@@ -257,6 +274,10 @@ def fit(model: nn.Module, data: Splits, config: TrainConfig | Mapping[str, Any] 
                 if completed:
                     for cb in hooks["on_epoch_end"]:
                         cb.on_epoch_end(state)
+                    every = cfg.checkpoint_every
+                    if checkpoint is not None and every and state.epoch % every == 0 and not run_count \
+                            and not state.stop and state.step < total:
+                        save_checkpoint(checkpoint, state, gen)
             for cb in hooks["on_fit_end"]:
                 cb.on_fit_end(state)
         except BaseException as e:

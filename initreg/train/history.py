@@ -9,13 +9,19 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..utils.display import Table, TableDisplay
 from ..utils.io import write_text
 
 __all__ = ["History"]
 
 
 @dataclass
-class History:
+class History(TableDisplay):
+    """One record per evaluation, the test metrics and how training ended.
+
+    ``print(history)`` shows the records as a table (the first and last 10 of a long run)
+    and how the run ended; a notebook shows it as HTML."""
+
     records: list[dict[str, Any]] = field(default_factory=list)  # one row per evaluation
     test: dict[str, float] | None = None  # test metrics, once, at the end
     diverged: bool = False  # a non-finite loss stopped the run
@@ -54,6 +60,29 @@ class History:
 
     def write_csv(self, path: str | Path) -> Path:
         return write_text(path, self.to_csv())
+
+    def display_table(self, max_rows: int = 20) -> Table:
+        """The records as cells (floats to 4 significant digits), how it ended in the notes."""
+        keys: list[str] = []
+        for r in self.records:
+            keys += [k for k in r if k not in keys]
+
+        def cell(v: Any) -> str:
+            return f"{v:.4g}" if isinstance(v, float) else ("" if v is None else str(v))
+
+        recs = self.records
+        rows = [[cell(r.get(k)) for k in keys] for r in recs]
+        if len(rows) > max_rows:
+            half = max_rows // 2
+            rows = rows[:half] + [["…"] * len(keys)] + rows[-half:]
+        notes = [f"{self.epochs} epoch(s), {self.steps} step(s), {self.seconds:.1f} s"]
+        if self.test:
+            notes.append("test: " + ", ".join(f"{k}={cell(v)}" for k, v in self.test.items()))
+        if self.diverged:
+            notes.append(f"diverged at step {self.diverged_step}")
+        if self.stop_reason:
+            notes.append(f"stopped: {self.stop_reason}")
+        return Table(f"training history ({len(recs)} evaluations)", keys, rows, notes)
 
     def summary(self) -> dict[str, Any]:
         """Everything but the records (for metrics.json)."""

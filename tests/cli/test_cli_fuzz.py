@@ -73,7 +73,7 @@ def runner_in(tmp_path, monkeypatch):
     # (rendering is ~90% of a one-step run; tests/train check the figure itself).
     import initreg.plot
 
-    monkeypatch.setattr(initreg.plot, "save_figure", lambda fig, path, dpi=110: (initreg.plot.plt.close(fig), path)[1])
+    monkeypatch.setattr(initreg.plot, "save_figure", lambda fig, path, dpi=110: path)  # pyplot-free: nothing to close
     return CliRunner()
 
 

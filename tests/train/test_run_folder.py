@@ -123,7 +123,7 @@ def test_load_config_yaml_and_overrides(tmp_path):
 @pytest.mark.parametrize(
     ("overrides", "match"),
     [
-        (["trian.lr=1"], r"^unknown key\(s\) 'trian'; valid keys: name, seed, data, model, train, regularize$"),
+        (["trian.lr=1"], r"^unknown key\(s\) 'trian'; valid keys: name, seed, data, model, train, regularize, log$"),
         (["train.lrate=1"], r"^train: unknown key\(s\) 'lrate'; valid keys: optimizer, lr, "),
         (["data.colour=1"], r"^data: unknown key\(s\) 'colour'; valid keys: name, train_size, "),
         (["train.lr=0"], r"^train.lr: Input should be greater than 0 \(got 0\)$"),
