@@ -314,9 +314,10 @@ def _classify(u, src, modules, seen) -> tuple[dict[str, Any] | None, str]:
 def resolve_layers(model: nn.Module, method: Literal["auto", "fx", "order"] = "auto") -> list[LayerInfo]:
     """Each Linear/Conv of ``model`` (forward order for Sequential/fx) with its activation.
 
-    >>> net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.BatchNorm2d(8), torch.nn.ReLU())
-    >>> [(i.name, i.activation_name, i.resolved_by) for i in resolve_layers(net)]
-    [('0', 'relu', 'sequential')]
+    Examples:
+        >>> net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.BatchNorm2d(8), torch.nn.ReLU())
+        >>> [(i.name, i.activation_name, i.resolved_by) for i in resolve_layers(net)]
+        [('0', 'relu', 'sequential')]
     """
     if not isinstance(model, nn.Module):
         raise ConfigError(f"initialize needs an nn.Module; got {type(model).__name__}")

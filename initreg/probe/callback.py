@@ -65,15 +65,16 @@ class ProbeCallback(Callback):
         activation_moments: also record mean / std after each activation (off by default to
             keep recording cheap; dead and saturated fractions are always recorded).
 
-    >>> from initreg.data import load_data
-    >>> from initreg.models import build_model
-    >>> from initreg.train import fit
-    >>> d = load_data({"name": "digits", "train_size": 200})
-    >>> m = build_model({"name": "mlp", "depth": 2, "width": 32}, d.input_shape, d.num_outputs, seed=0)
-    >>> cb = ProbeCallback(every=5)
-    >>> _ = fit(m, d, {"steps": 10, "progress": "none"}, callbacks=[cb])
-    >>> [r.step for r in cb.reports]
-    [1, 6]
+    Examples:
+        >>> from initreg.data import load_data
+        >>> from initreg.models import build_model
+        >>> from initreg.train import fit
+        >>> d = load_data({"name": "digits", "train_size": 200})
+        >>> m = build_model({"name": "mlp", "depth": 2, "width": 32}, d.input_shape, d.num_outputs, seed=0)
+        >>> cb = ProbeCallback(every=5)
+        >>> _ = fit(m, d, {"steps": 10, "progress": "none"}, callbacks=[cb])
+        >>> [r.step for r in cb.reports]
+        [1, 6]
     """
 
     def __init__(self, every: int = 1, *, thresholds: Thresholds | None = None, theory: bool = False,
