@@ -6,7 +6,7 @@ train tensors once and takes contiguous slices, then evaluates the validation sp
 train loss/accuracy, validation ECE, history, callbacks). Both start from the same
 weights. Chunks of 2 epochs alternate; the ratio is the median over rounds.
 
-Targets: ≤ 1.10× (issue 2), ≤ 1.05× (issue 7).
+Target: ≤ 1.05×.
 
     python -m bench.bench_fit
 """

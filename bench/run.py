@@ -46,7 +46,7 @@ def render(rows: list[dict], meta: dict) -> str:
     lines = ["# Benchmarks", "",
              "Written by `make bench` (`python -m bench.run`). Every number is a **ratio measured in one process**, "
              "alternating the variants in short chunks and taking the median over rounds; absolute times on shared "
-             "machines are not comparable between runs. `ok`: the issue's target met (– = report only).", "",
+             "machines are not comparable between runs. `ok`: the target met (– = report only).", "",
              f"Machine: {meta['machine']}; torch {meta['torch']}; {meta['threads']}; {meta['mode']}; "
              f"{meta['date']}; {meta['seconds']:.0f} s.", "",
              "| benchmark | ratio | target | ok | details |", "|---|---:|---|:---:|---|"]
