@@ -54,3 +54,14 @@ def test_declared_claim(exp):
     for c in exp.criteria:
         assert re.search(rf"^\| {re.escape(c.changed)} \| [^|]*\b{exp.claim}\b", log, re.M), (
             f"{exp.claim}.{c.part} changed {c.changed}: log it in docs/criteria-changelog.md")
+
+
+def test_every_claim_module_has_one_shape():
+    """Like every timm model file: module-level SETTINGS, CRITERIA and NOTES, and one entry `run`."""
+    import importlib
+
+    for exp in _claims():
+        mod = importlib.import_module(exp.fn.__module__)
+        assert exp.fn.__name__ == "run", f"{exp.claim}: the entry function is {exp.fn.__name__!r}, not 'run'"
+        assert mod.SETTINGS is exp.settings and tuple(mod.CRITERIA) == exp.criteria and mod.NOTES == exp.notes, (
+            f"{exp.claim}: declare SETTINGS, CRITERIA and NOTES at module level and pass them to @experiment")

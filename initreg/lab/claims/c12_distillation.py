@@ -246,7 +246,7 @@ def _transfer_figure(path, ts: list[dict[str, float]], labeled: int) -> None:
     settings=SETTINGS,
     lecture=("R7",),
 )
-def c12(ctx: Context) -> Outcome:
+def run(ctx: Context) -> Outcome:
     s = ctx.settings
     torch.set_num_threads(1)
     data = load_data(s["data"])

@@ -274,7 +274,7 @@ def _figure(path, rows: list[dict[str, Any]], reg: list[dict[str, float]]) -> No
     settings=SETTINGS,
     lecture=("R8",),
 )
-def c13(ctx: Context) -> Outcome:
+def run(ctx: Context) -> Outcome:
     s = ctx.settings
     torch.set_num_threads(1)
     trained = {m: train_models(s, m, ctx.seeds) for m in s["models"]}

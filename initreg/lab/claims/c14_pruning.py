@@ -137,7 +137,7 @@ def effects(rows: list[dict[str, Any]], sparsity: float) -> dict[str, list[float
     settings=SETTINGS,
     lecture=("R9",),
 )
-def c14(ctx: Context) -> Outcome:
+def run(ctx: Context) -> Outcome:
     s = ctx.settings
     torch.set_num_threads(1)
     data = load_data(s["data"])

@@ -111,7 +111,7 @@ def effects(runs: list[dict[str, Any]]) -> dict[str, list[float]]:
     settings=SETTINGS,
     lecture=("R10", "K3"),
 )
-def c15(ctx: Context) -> Outcome:
+def run(ctx: Context) -> Outcome:
     torch.set_num_threads(1)
     runs = [_one(ctx, s) for s in ctx.seeds]
     meas = effects(runs)

@@ -133,7 +133,7 @@ def effects(runs: dict[str, list[dict[str, Any]]]) -> dict[str, list[float]]:
     settings=SETTINGS,
     lecture=("R11",),
 )
-def c16(ctx: Context) -> Outcome:
+def run(ctx: Context) -> Outcome:
     torch.set_num_threads(1)
     s = ctx.settings
     runs = {m: [_one(ctx, seed, m) for seed in ctx.seeds] for m in s["models"]}

@@ -114,7 +114,7 @@ def effects(res: dict[str, list[dict[str, Any]]], mn: dict[str, list[dict[str, A
     settings=SETTINGS,
     lecture=("R12", "R13"),
 )
-def c17(ctx: Context) -> Outcome:
+def run(ctx: Context) -> Outcome:
     torch.set_num_threads(1)
     s = ctx.settings
     seeds = list(ctx.seeds)

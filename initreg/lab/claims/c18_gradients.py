@@ -36,7 +36,7 @@ from ...train.callbacks import Callback, TrainState
 from .. import Context, Outcome, experiment
 from ..verdict import Criterion
 
-__all__ = ["CRITERIA", "NETS", "SETTINGS", "HotLayer", "c18", "located", "lr_run"]
+__all__ = ["CRITERIA", "NETS", "SETTINGS", "HotLayer", "run", "located", "lr_run"]
 
 # name: (activation, init scheme, the verdict it was built for)
 NETS = {
@@ -200,7 +200,7 @@ def _lr_figure(path, runs: dict[str, dict], thr: float) -> None:
     settings=SETTINGS,
     lecture=("K4", "I7", "I8"),
 )
-def c18(ctx: Context) -> Outcome:
+def run(ctx: Context) -> Outcome:
     s = ctx.settings
     torch.set_num_threads(1)
     data = load_data({"name": "mnist5k"})

@@ -33,18 +33,18 @@ def _r15(best=5, es_best=5, es=0.40, curve=0.40, end=0.50):
 def test_c15_effects_and_verdicts():
     e = c15.effects([_r15(), _r15(best=7, es_best=7, end=0.55), _r15(end=0.48)])
     assert e["early_stop_lowers_test_loss"] == pytest.approx([0.10, 0.15, 0.08])
-    assert set(_judge(c15.c15, e).values()) == {"holds"}
+    assert set(_judge(c15.run, e).values()) == {"holds"}
     e = c15.effects([_r15(), _r15(es_best=4), _r15(curve=0.41, end=0.30)])
-    v = _judge(c15.c15, e)
+    v = _judge(c15.run, e)
     assert v["stops_at_best_val_epoch"] == "does_not_hold" and v["restores_best_epoch_model"] == "does_not_hold"
     assert v["early_stop_lowers_test_loss"] == "inconclusive"  # +0.10, +0.10, −0.10: straddles 0
 
 
 def test_c15_runs_tiny(tmp_path):
     torch.set_num_threads(1)
-    s = {**c15.c15.mode_settings(True), "epochs": 4, "patience": 1}
+    s = {**c15.run.mode_settings(True), "epochs": 4, "patience": 1}
     s["data"] = {**s["data"], "train_size": 100}
-    o = c15.c15(_ctx(tmp_path, s, seeds=(0,)))
+    o = c15.run(_ctx(tmp_path, s, seeds=(0,)))
     assert (tmp_path / "early_stopping.png").exists() and set(o.measurements) == {c.part for c in c15.CRITERIA}
     assert o.measurements["stops_at_best_val_epoch"] == [0.0]  # exact, whatever the budget
     assert o.measurements["restores_best_epoch_model"][0] < 1e-5
@@ -65,7 +65,7 @@ def test_c16_effects_per_model_and_verdicts():
     assert e["mlp_rotated_gain"] == pytest.approx([18, 12, 18])
     assert e["mlp_rotation_clean_cost"] == pytest.approx([0.5, 0.2, 0.5])
     assert e["cnn_flip_cost"] == pytest.approx([2.0, 0.2, 0.5])
-    v = _judge(c16.c16, e)
+    v = _judge(c16.run, e)
     assert v["mlp_rotated_gain"] == "holds" and v["mlp_rotation_clean_cost"] == "holds"
     assert v["mlp_flip_cost"] == "holds"  # 2.0, 2.0, 1.5: the interval lies above 1 pp
     assert v["cnn_flip_cost"] == "inconclusive"  # mean 0.9 pp: a cost, but not shown to be ≥ 1 pp
@@ -77,9 +77,9 @@ def test_c16_flip_cost_needs_a_full_point():
 
 
 def test_c16_runs_tiny_with_both_models(tmp_path):
-    q = c16.c16.mode_settings(True)
+    q = c16.run.mode_settings(True)
     s = {**q, "models": {m: {**v, "train_size": 100, "epochs": 1} for m, v in q["models"].items()}}
-    o = c16.c16(_ctx(tmp_path, s, seeds=(0,)))
+    o = c16.run(_ctx(tmp_path, s, seeds=(0,)))
     assert (tmp_path / "augmentation.png").exists() and set(o.measurements) == {c.part for c in c16.CRITERIA}
     assert "CNN channels" in o.numbers["setup_words"]
 
@@ -97,7 +97,7 @@ def test_c17_effects_and_verdicts():
     assert e["mixup_lowers_ece"] == pytest.approx([17, -1, 20])
     assert e["baseline_overconfident"] == pytest.approx([24, 22, 25])
     assert e["smoothing_underconfident_when_calibrated"] == pytest.approx([-12, -13, -10])
-    v = _judge(c17.c17, e)
+    v = _judge(c17.run, e)
     assert v == {"mixup_lowers_ece": "inconclusive", "label_smoothing_lowers_ece": "holds",
                  "baseline_overconfident": "holds", "smoothing_underconfident_when_calibrated": "holds"}
 
@@ -112,8 +112,8 @@ def test_c17_stacked_arms_match_separate_fits():
 
 
 def test_c17_runs_tiny(tmp_path):
-    s = {**c17.c17.mode_settings(True), "epochs": 1, "train_size": 200, "num_samples": 1000, "mnist_epochs": 1,
+    s = {**c17.run.mode_settings(True), "epochs": 1, "train_size": 200, "num_samples": 1000, "mnist_epochs": 1,
          "mnist_train_size": 200}
-    o = c17.c17(_ctx(tmp_path, s, seeds=(0, 1)))
+    o = c17.run(_ctx(tmp_path, s, seeds=(0, 1)))
     assert (tmp_path / "reliability.png").exists() and set(o.measurements) == {c.part for c in c17.CRITERIA}
     assert o.numbers["vectorized"] is True and "stacked model (2 copies)" in o.numbers["stacked"]

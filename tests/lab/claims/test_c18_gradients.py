@@ -56,8 +56,8 @@ def test_located_compares_in_the_overlays_direction():
 def test_c18_tiny_run_is_judged(tmp_path, mode):
     s = {**c18.SETTINGS[mode], "depth": 6, "width": 32, "batch": 64, "lr_depth": 4, "lr_width": 32, "lr_steps": 4}
     ctx = Context(quick=True, seeds=[0, 1, 2], settings=s, dir=tmp_path, log=lambda m: None)
-    out = c18.c18(ctx)
-    rec = c18.c18.judge(out, ctx)
+    out = c18.run(ctx)
+    rec = c18.run.judge(out, ctx)
     assert [p["part"] for p in rec["parts"]] == [c.part for c in c18.CRITERIA]
     assert all(p["kind"] == "exact" and len(p["values"]) == 3 for p in rec["parts"])
     assert rec["headline"] == "flagged_before_divergence"

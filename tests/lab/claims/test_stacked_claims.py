@@ -41,10 +41,10 @@ def test_c14_dense_seeds_train_stacked_and_match_per_seed_fit(tmp_path, calls):
     s = {**c14.SETTINGS["quick"], "data": DIGITS, "model": {"name": "mlp", "widths": [32, 16], "init": "torch"},
          "epochs": 2, "finetune_epochs": 1, "curve": [0.5]}
     ctx = _ctx(tmp_path, s)
-    out = c14.c14(ctx)
+    out = c14.run(ctx)
     assert calls == [(3, True)]
     assert out.numbers["vectorized"] is True
-    rec = c14.c14.judge(out, ctx)
+    rec = c14.run.judge(out, ctx)
     assert "the 3 seeds' dense models trained as one stacked model (3 copies)" in rec["notes"]
     assert [p["part"] for p in rec["parts"]] == [c.part for c in c14.CRITERIA]
     assert all(len(p["values"]) == 3 for p in rec["parts"])
@@ -63,10 +63,10 @@ C12_TINY = {**c12.SETTINGS["full"], "data": DIGITS,
 
 def test_c12_teachers_and_hard_twins_train_stacked(tmp_path, calls):
     ctx = _ctx(tmp_path, C12_TINY)
-    out = c12.c12(ctx)
+    out = c12.run(ctx)
     assert calls == [(3, True), (3, True)]  # the distilled students train one at a time (a callback each)
     assert out.numbers["vectorized"] == {"teachers": True, "hard_twins": True}
-    rec = c12.c12.judge(out, ctx)
+    rec = c12.run.judge(out, ctx)
     assert "the 3 seeds' teachers trained as one stacked model (3 copies)" in rec["notes"]
     assert "Extra finding, not the verdict" in rec["notes"]
     assert [p["part"] for p in rec["parts"]] == ["soft_targets_beat_labels", "student_overfits_less_than_teacher"]
@@ -142,8 +142,8 @@ def test_c13_regularization_arms_are_paired():
 def test_c13_runs_and_is_judged(tmp_path):
     ctx = _ctx(tmp_path, C13_TINY)
     with pytest.warns(UserWarning, match="sequentially"):
-        out = c13.c13(ctx)
-    rec = c13.c13.judge(out, ctx)
+        out = c13.run(ctx)
+    rec = c13.run.judge(out, ctx)
     assert [p["part"] for p in rec["parts"]] == [c.part for c in c13.CRITERIA]
     assert rec["headline"] == "conv_keeps_accuracy"
     sqnr = rec["parts"][4]
