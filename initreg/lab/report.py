@@ -27,8 +27,8 @@ from typing import Any
 
 from ..utils.io import write_json, write_text
 from ..utils.optional import require
-from .coverage import coverage_of
 from .forest import forest_svg
+from .lecture import coverage_of
 from .messages import message
 
 __all__ = ["FORMAT", "VERDICTS", "write_report", "render_report", "read_results", "results_document",
