@@ -187,6 +187,8 @@ def probe_cmd(
     if not console.is_terminal:
         console.width = max(console.width, 160 if wide else 120)  # a file gets the whole table
     console.print(rep.table(wide=wide))
+    if rep.meta.get("not_called"):
+        console.print(f"not measured (forward never called): {', '.join(rep.meta['not_called'])}", highlight=False)
     style = "green" if rep.healthy else "red"
     console.print(f"verdict: [{style}]{rep.summary()}[/]", highlight=False)
     tv = rep.theory_verdict

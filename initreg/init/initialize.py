@@ -14,8 +14,10 @@ A layer whose output feeds another Linear/Conv or the model output has no activa
 ("identity", gain 1). A layer whose output goes anywhere else (a residual add, two
 different activations, a custom op) is **unresolved**: it is initialized as if linear
 (gain 1) and listed in ``report.unresolved`` with the reason. Other modules with weights
-(embeddings, transposed convs, norm layers) are left untouched and listed in ``report.skipped``
-when their weight has ≥ 2 dims.
+(embeddings, transposed convs, Hugging Face's ``Conv1D``, norm layers) are left untouched and
+listed in ``report.skipped`` when their weight has ≥ 2 dims, as is any other ≥ 2-D parameter
+(``nn.MultiheadAttention.in_proj_weight``). A Linear inside a torch module that ``torch.fx``
+traces as one op (``nn.TransformerEncoder``) is unresolved, and the reason names that module.
 
 Gain rules come from each scheme's facts (`initreg.init.facts`): a scheme defined by the
 activation (``auto``, ``critical``) always receives the one found; a scheme named like
@@ -138,7 +140,7 @@ class InitReport(TableDisplay, list):
         if self.unresolved:
             lines.append("unresolved (initialized as linear): " + ", ".join(self.unresolved))
         if self.skipped:
-            lines.append("skipped (not Linear/Conv): " + ", ".join(self.skipped))
+            lines.append("skipped (not Linear/Conv, left as they were): " + ", ".join(self.skipped))
         return "\n".join(lines)
 
     def describe_gains(self) -> str:
@@ -177,7 +179,7 @@ class InitReport(TableDisplay, list):
         rows = [[r.name, str(tuple(r.shape)), str(r.fan_in), str(r.fan_out), r.activation, r.scheme,
                  "" if r.gain is None else f"{r.gain:.3f}", f"{r.std:.4g}", r.resolved_by] for r in self]
         notes = ([f"unresolved (initialized as linear): {', '.join(self.unresolved)}"] if self.unresolved else []) + \
-                ([f"skipped (not Linear/Conv): {', '.join(self.skipped)}"] if self.skipped else [])
+                ([f"skipped (not Linear/Conv, left as they were): {', '.join(self.skipped)}"] if self.skipped else [])
         return Table(f"init: {self.scheme}" if self.scheme else "init", cols, rows, notes)
 
     def __str__(self) -> str:
@@ -232,7 +234,8 @@ def _by_order(model: nn.Module, how: str) -> list[LayerInfo]:
                 break
             if _is_transparent(nxt):
                 continue
-            act, why = None, f"unresolved: followed by {type(nxt).__name__}"
+            act, why = None, (f"unresolved: followed by {type(nxt).__name__}" if how == "sequential" else
+                              f"unresolved: next in module order is {type(nxt).__name__}, not a known activation")
             break
         fi, fo = fan_in_and_fan_out(m.weight)
         out.append(LayerInfo(name, m, fi, fo, act, why))
@@ -351,10 +354,14 @@ def resolve_layers(model: nn.Module, method: Literal["auto", "fx", "order"] = "a
             done.add(node.target)
             fi, fo = fan_in_and_fan_out(m.weight)
             out.append(LayerInfo(node.target, m, fi, fo, act, how))
-    for name, m in modules.items():  # layers fx never called (dead code): report them, unresolved
+    called = {n.target for n in graph.nodes if n.op == "call_module"}
+    for name, m in modules.items():  # layers fx never called: inside a module traced as one op, or dead code
         if isinstance(m, WEIGHTED) and name not in done and name:
             fi, fo = fan_in_and_fan_out(m.weight)
-            out.append(LayerInfo(name, m, fi, fo, None, "unresolved: not reached by the traced forward"))
+            outer = next((p for p in sorted(called, key=len, reverse=True) if p and name.startswith(p + ".")), None)
+            why = (f"unresolved: inside {outer} ({type(modules[outer]).__name__}), which torch.fx traces as one op"
+                   if outer is not None else "unresolved: not reached by the traced forward")
+            out.append(LayerInfo(name, m, fi, fo, None, why))
     return out
 
 
@@ -459,6 +466,8 @@ def initialize(model: nn.Module, scheme: str | dict[str, Any] = "auto", *, gener
     done = {id(i.module) for i in layers}
     skipped = [n for n, m in model.named_modules() if id(m) not in done and not isinstance(m, WEIGHTED)
                and isinstance(getattr(m, "weight", None), torch.Tensor) and m.weight.ndim >= 2]
+    covered = {id(i.module.weight) for i in layers} | {id(m.weight) for n, m in model.named_modules() if n in skipped}
+    skipped += [n for n, p in model.named_parameters() if p.ndim >= 2 and id(p) not in covered]  # e.g. in_proj_weight
     warn = warn and facts.applies_to != "keep" and use_activation  # where activations are matters only then
     guessed = [i.name for i in layers if i.resolved_by.startswith("module order")]
     if guessed and warn and method != "order":

@@ -386,8 +386,12 @@ class Probe:
         """The recorded statistics (or a `snapshot`) as a `ProbeReport`, with verdicts (and the
         theory overlay): `initreg.probe.assemble.build_report`."""
         snap = snapshot if snapshot is not None else self.snapshot()
-        return build_report(snap, self.thresholds, theory=theory, update_ratios=update_ratios, step=step, loss=loss,
-                            grad_scale=grad_scale)
+        rep = build_report(snap, self.thresholds, theory=theory, update_ratios=update_ratios, step=step, loss=loss,
+                           grad_scale=grad_scale)
+        if snap.sites:  # layers whose forward never ran (e.g. MultiheadAttention's out_proj, used as a weight)
+            called = {rec.name.split("#")[0] for rec in snap.sites}
+            rep.meta["not_called"] = [n for n, _ in self._layers if n not in called]
+        return rep
 
 
 def probe(model: nn.Module, x: Tensor, y: Tensor | None = None, *, loss_fn: Callable | None = None,

@@ -133,6 +133,9 @@ class ProbeReport(TableDisplay):
                  _fmt(r.signal_ratio), _pct(r.dead), _pct(r.saturated), _fmt(r.bwd_ratio),
                  _fmt(r.theory_bwd_ratio), r.verdict] for r in self.layers]
         notes = [f"verdict: {self.summary()}"] + ([f"loss {self.loss:.4g}"] if self.loss is not None else [])
+        if self.meta.get("not_called"):
+            notes.append(f"not measured (forward never called; weight used by another module): "
+                         f"{', '.join(self.meta['not_called'])}")
         return Table("signal propagation, layer by layer", cols, rows, notes)
 
     def table(self, title: str = "signal propagation, layer by layer", *, wide: bool = False):
