@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from types import SimpleNamespace
 from typing import Any
 
 import torch
@@ -30,6 +29,7 @@ require("accelerate", extra="hf", feature="the Hugging Face Trainer")
 
 from ..probe import ProbeReport, probe  # noqa: E402
 from ..regularize.penalties import WeightPenalty  # noqa: E402
+from .penalty_step import add_penalty_gradient  # noqa: E402
 
 __all__ = ["ProbeTrainerCallback", "WeightPenaltyTrainerCallback"]
 
@@ -124,19 +124,9 @@ class WeightPenaltyTrainerCallback(transformers.TrainerCallback):
         self.last = float("nan")
 
     def _add_gradient(self, state: Any, model: nn.Module) -> None:
-        pen = self.penalty
-        s = pen.multiplier(SimpleNamespace(step=state.global_step, total_steps=state.max_steps)) \
-            if pen.schedule != "constant" else 1.0
-        ps = [p for _, p in pen.parameters_of(model) if p.requires_grad]
-        if not s or not ps:
-            return
-        with torch.enable_grad():
-            r = pen.penalty(model, s)
-            grads = torch.autograd.grad(r, ps, allow_unused=True)
-        for p, g in zip(ps, grads):
-            if g is not None:
-                p.grad = g.detach().clone() if p.grad is None else p.grad.add_(g)
-        self.last = float(r.detach())
+        r = add_penalty_gradient(self.penalty, model, state.global_step, state.max_steps)
+        if r is not None:
+            self.last = float(r)
 
     def on_step_begin(self, args: Any, state: Any, control: Any, model: nn.Module | None = None, **kw: Any):
         if not args.fp16:

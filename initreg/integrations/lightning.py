@@ -33,6 +33,7 @@ from ..init import initialize  # noqa: E402
 from ..probe import ProbeReport, probe  # noqa: E402
 from ..regularize.early_stopping import EarlyStopping  # noqa: E402
 from ..regularize.penalties import ActivityPenalty, WeightPenalty  # noqa: E402
+from .penalty_step import add_penalty_gradient  # noqa: E402
 
 __all__ = ["InitAtSetup", "LightningProbe", "LightningWeightPenalty", "LightningActivityPenalty",
            "LightningEarlyStopping"]
@@ -148,19 +149,10 @@ class LightningWeightPenalty(pl.Callback):
         self.penalty = WeightPenalty(l1, l2, **kw)
 
     def on_before_optimizer_step(self, trainer: Any, pl_module: Any, optimizer: Any) -> None:
-        pen = self.penalty
-        s = pen.multiplier(SimpleNamespace(step=trainer.global_step, total_steps=trainer.estimated_stepping_batches)) \
-            if pen.schedule != "constant" else 1.0
-        ps = [p for _, p in pen.parameters_of(pl_module) if p.requires_grad]
-        if not s or not ps:
+        r = add_penalty_gradient(self.penalty, pl_module, trainer.global_step, trainer.estimated_stepping_batches)
+        if r is None:
             return
-        with torch.enable_grad():
-            r = pen.penalty(pl_module, s)
-            grads = torch.autograd.grad(r, ps, allow_unused=True)
-        for p, g in zip(ps, grads):
-            if g is not None:
-                p.grad = g.detach() if p.grad is None else p.grad.add_(g)
-        pl_module.log("weight_penalty", r.detach(), on_step=True, on_epoch=False, logger=bool(trainer.loggers))
+        pl_module.log("weight_penalty", r, on_step=True, on_epoch=False, logger=bool(trainer.loggers))
 
 
 class LightningActivityPenalty(pl.Callback):
