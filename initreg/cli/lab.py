@@ -33,15 +33,8 @@ def lab_cmd(
     from ..errors import ConfigError
     from ..lab import run_lab, select
     from ..lab.messages import message
-    from ..lab.report import (
-        effect_text,
-        headline,
-        interval_text,
-        key_numbers,
-        threshold_text,
-        verdict_of,
-        verdict_text,
-    )
+    from ..lab.report import verdict_of, verdict_text
+    from ..lab.results import claim_row
     from ..utils.paths import safe_name, validate_out_dir
 
     lang = "en"
@@ -72,18 +65,9 @@ def lab_cmd(
                   *(message(key, lang) for key in ("col.claim", "col.title", "col.verdict", "col.effect", "col.threshold",
                                                     "col.seeds", "col.seconds")))
     for r in recs:
-        v = verdict_of(r)
-        h = headline(r)
-        if v == "error":
-            effect = r.get("error", "")
-        elif h.get("effect") is not None:
-            effect = f"{effect_text(h, lang)} {interval_text(h, lang)}"
-        else:
-            effect = key_numbers(r, 3, lang)
-        seeds_ = r.get("seeds")
-        t.add_row(r["claim"], r["title"], f"[{styles[v]}]{verdict_text(r, lang)}[/]", effect,
-                  threshold_text(h, lang) if v != "error" else "",
-                  str(len(seeds_)) if isinstance(seeds_, list) else "", f"{r.get('seconds', 0):.0f}")
+        row = claim_row(r, lang)
+        row[2] = f"[{styles[verdict_of(r)]}]{row[2]}[/]"
+        t.add_row(*row)
     console.print(t)
     console.print(message("cli.report_files", lang, html=out / "index.html", json=out / "results.json",
                           md=out / "summary.md"), highlight=False)

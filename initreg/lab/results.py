@@ -7,7 +7,6 @@ seeds and seconds — the table ``initreg lab`` prints — and a notebook shows 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from ..utils.display import Table, TableDisplay
@@ -16,12 +15,13 @@ from .report import (
     headline,
     interval_text,
     key_numbers,
+    read_results,
     threshold_text,
     verdict_of,
     verdict_text,
 )
 
-__all__ = ["LabResults"]
+__all__ = ["LabResults", "claim_row"]
 
 
 class LabResults(TableDisplay, list):
@@ -39,26 +39,28 @@ class LabResults(TableDisplay, list):
 
     @classmethod
     def load(cls, out: str | Path) -> LabResults:
-        """The records of ``out/results.json`` (or of that file's path)."""
-        p = Path(out)
-        p = p / "results.json" if p.is_dir() else p
-        doc = json.loads(p.read_text(encoding="utf-8"))
-        return cls(doc.get("claims", []) if isinstance(doc, dict) else doc)
+        """The records of ``out/results.json`` (or of that file's path), either format."""
+        return cls(read_results(out)["claims"])
 
     def display_table(self) -> Table:
-        rows = []
-        for r in self:
-            v = verdict_of(r)
-            h = headline(r) if v != "error" else {}
-            if v == "error":
-                effect = str(r.get("error", ""))
-            elif h.get("effect") is not None:
-                effect = f"{effect_text(h, self.lang)} {interval_text(h, self.lang)}"
-            else:
-                effect = key_numbers(r, 3, self.lang)
-            seeds = r.get("seeds")
-            rows.append([str(r.get("claim", "")), str(r.get("title", "")), verdict_text(r, self.lang), effect,
-                         threshold_text(h, self.lang) if v != "error" else "",
-                         str(len(seeds)) if isinstance(seeds, list) else "", f"{r.get('seconds', 0):.0f}"])
         return Table(f"lab results ({len(self)} claims)",
-                     ["claim", "title", "verdict", "effect", "threshold", "seeds", "seconds"], rows)
+                     ["claim", "title", "verdict", "effect", "threshold", "seeds", "seconds"],
+                     [claim_row(r, self.lang) for r in self])
+
+
+def claim_row(r: dict, lang: str = "en") -> list[str]:
+    """One claim's row as text: claim, title, verdict, headline effect with its interval (or the
+    error, or key numbers for a record without a headline), threshold, number of seeds and
+    seconds; shared by `LabResults` and the table ``initreg lab`` prints."""
+    v = verdict_of(r)
+    h = headline(r) if v != "error" else {}
+    if v == "error":
+        effect = str(r.get("error", ""))
+    elif h.get("effect") is not None:
+        effect = f"{effect_text(h, lang)} {interval_text(h, lang)}"
+    else:
+        effect = key_numbers(r, 3, lang)
+    seeds = r.get("seeds")
+    return [str(r.get("claim", "")), str(r.get("title", "")), verdict_text(r, lang), effect,
+            threshold_text(h, lang) if v != "error" else "",
+            str(len(seeds)) if isinstance(seeds, list) else "", f"{r.get('seconds', 0):.0f}"]
