@@ -37,6 +37,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
+from ..utils.stats import mean_ci
+
 __all__ = ["Criterion", "VERDICTS", "combine", "criteria_hash", "judge", "t_interval"]
 
 VERDICTS = ("holds", "does_not_hold", "inconclusive")
@@ -105,17 +107,12 @@ def t_interval(values: Sequence[float], level: float = 0.95) -> tuple[float, flo
     (2.0, -0.484, 4.484)
     """
     vals = [float(v) for v in values]
-    n = len(vals)
-    if n == 0:
+    if not vals:
         raise ValueError("t_interval needs at least one value; got an empty sequence")
-    m = sum(vals) / n
-    if n < 2 or any(math.isnan(v) for v in vals):
-        return m, math.nan, math.nan
-    from scipy import stats
-
-    sd = math.sqrt(sum((v - m) ** 2 for v in vals) / (n - 1))
-    half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * sd / math.sqrt(n)
-    return m, m - half, m + half
+    r = mean_ci(vals, level)
+    if len(vals) < 2 or math.isnan(r["ci"]):
+        return r["mean"], math.nan, math.nan
+    return r["mean"], r["lo"], r["hi"]
 
 
 def _side(value: float, c: Criterion) -> bool:
