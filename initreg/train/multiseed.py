@@ -13,6 +13,11 @@ matmul sums in a different order): copy ``k`` shuffles with the ``"data-order"``
 as a separate run draws them from the global RNG (`initreg.train.streams`). The losses of the copies are
 summed, so each copy's gradient is its own; gradient clipping is per copy.
 
+Each copy may train on its own data: ``data`` is one `Splits` shared by all copies or a
+sequence of K `Splits` (e.g. a split, label noise or subset drawn per seed), which must
+agree in input shape, outputs, task and training-set size; copy ``k`` trains, validates and
+tests on ``data[k]`` exactly as ``fit(models[k], data[k])`` would.
+
 What can be vectorized: a ``Sequential`` of ``Flatten``, ``Linear``, `LowRankLinear`,
 parameter-free elementwise activations and dropout (``nn.Dropout`` or `initreg.nn.Dropout`
 without its own generator), trained without callbacks. Anything else — BatchNorm (its
@@ -93,13 +98,33 @@ def _clip_per_copy(params: Sequence[torch.Tensor], max_norm: float) -> None:
         g.mul_(coef.view(-1, *([1] * (g.ndim - 1))))
 
 
-def fit_seeds(models: nn.Module | Sequence[nn.Module], data: Splits, config: TrainConfig | Mapping[str, Any] | None = None,
+def _data_reason(datas: Sequence[Splits]) -> str | None:
+    """Why K per-copy splits cannot be stacked (None if they can)."""
+    for what, key in (("input shape", lambda d: d.input_shape), ("number of outputs", lambda d: d.num_outputs),
+                      ("task", lambda d: d.task), ("training-set size", lambda d: len(d.x_train))):
+        vals = [key(d) for d in datas]
+        if len(set(vals)) > 1:
+            return f"the copies' data differ in {what} ({', '.join(map(str, vals))})"
+    return None
+
+
+def _stack_split(xs: Sequence[torch.Tensor]) -> torch.Tensor:
+    """K per-copy tensors ``(N_k, ...)`` as one ``(K, max N_k, ...)`` tensor (zero-padded rows)."""
+    n = max(len(t) for t in xs)
+    if all(len(t) == n for t in xs):
+        return torch.stack(list(xs))
+    return torch.stack([torch.cat([t, t.new_zeros(n - len(t), *t.shape[1:])]) for t in xs])
+
+
+def fit_seeds(models: nn.Module | Sequence[nn.Module], data: Splits | Sequence[Splits], config: TrainConfig | Mapping[str, Any] | None = None,
               *, seeds: Sequence[int] | None = None,
               callbacks: Sequence[Callback] | Callable[[int], Sequence[Callback]] = ()) -> SeedsResult:
     """Train K models (K = ``len(models)``) with train seeds ``seeds`` (default
     ``config.seed + k``); vectorized if `vectorize_reason` allows, else one `fit` each.
 
-    ``callbacks`` may be a factory ``k -> callbacks`` so each sequential run gets fresh ones.
+    ``data`` is one `Splits` for all copies or K of them, one per copy (same input shape,
+    outputs, task and training-set size, else the copies train sequentially and the result
+    says why). ``callbacks`` may be a factory ``k -> callbacks`` so each sequential run gets fresh ones.
     The models are trained in place (like `fit`). Returns a `SeedsResult` of K histories.
     """
     cfg = as_train_config(config)
@@ -114,31 +139,40 @@ def fit_seeds(models: nn.Module | Sequence[nn.Module], data: Splits, config: Tra
     seeds = list(seeds) if seeds is not None else [cfg.seed + k for k in range(len(models))]
     if len(seeds) != len(models):
         raise ConfigError(f"seeds has {len(seeds)} entries but {len(models)} models were given; they must match")
+    shared = isinstance(data, Splits)
+    datas = [cast("Splits", data)] * len(models) if shared else list(cast("Sequence[Splits]", data))
+    if len(datas) != len(models) or not all(isinstance(d, Splits) for d in datas):
+        raise ConfigError(f"data must be one Splits or a sequence of {len(models)} Splits (one per model); "
+                          f"got {type(data).__name__} of {len(datas)} {'/'.join(sorted({type(d).__name__ for d in datas}))}")
     one = cfg.model_copy(update={"seeds": 1})
     cb_for = callbacks if callable(callbacks) else (lambda k: callbacks)
     reason = vectorize_reason(models[0], cb_for(0))
     if reason is None and len({signature(m) for m in models}) > 1:
         reason = "the models differ in architecture"
+    if reason is None and not shared:
+        reason = _data_reason(datas)
     res = SeedsResult()
     if reason is not None or len(models) == 1:
         if reason is not None and len(models) > 1:
             warnings.warn(f"training {len(models)} seeds sequentially: {reason}", stacklevel=2)
         for k, (m, s) in enumerate(zip(models, seeds)):
-            res.append(fit(m, data, one.model_copy(update={"seed": s}), callbacks=cb_for(k)))
+            res.append(fit(m, datas[k], one.model_copy(update={"seed": s}), callbacks=cb_for(k)))
         res.vectorized, res.reason = False, reason or "one seed"
         return res
 
     dev = resolve_device(cfg.device)
-    if data.x_train.device != dev:
-        data = data.to(dev)
+    datas = [d if d.x_train.device == dev else d.to(dev) for d in datas]
+    data = datas[0]  # task and sizes: the same for every copy
     K = len(models)
     stack = cast("list[nn.Sequential]", models)  # vectorize_reason allowed only Sequentials
     net = StackedSequential(stack).to(dev)
     gens = [stream(s, DATA_ORDER) for s in seeds]  # shuffling (CPU, like fit)
     dgens = [stream(s, MODEL_NOISE, device=dev) for s in seeds]  # dropout masks (fit: the global RNG, same seed)
     net.generators = dgens
-    x, y = data.x_train, data.y_train
-    plan = LoopPlan.of(one, len(x))
+    x, y = (data.x_train, data.y_train) if shared else (_stack_split([d.x_train for d in datas]),
+                                                        _stack_split([d.y_train for d in datas]))
+    rows = None if shared else torch.arange(K, device=dev).view(K, 1)  # copy k's batch comes from its own x[k]
+    plan = LoopPlan.of(one, len(data.x_train))
     n, bs, steps_per_epoch, total = plan.n, plan.batch_size, plan.steps_per_epoch, plan.total
     loss_fn = eval_loss_function(one, data.task)
     kind = loss_kind(one, data.task)
@@ -157,33 +191,38 @@ def fit_seeds(models: nn.Module | Sequence[nn.Module], data: Splits, config: Tra
     progress = Progress(one.progress, total, f"train {K} seeds")
     t0 = time.perf_counter()
 
-    def per_copy_eval(xe: torch.Tensor, ye: torch.Tensor) -> list[dict[str, float]]:
-        if len(xe) == 0:
+    def per_copy_eval(split: str) -> list[dict[str, float]]:
+        xs, ys = [getattr(d, f"x_{split}") for d in datas], [getattr(d, f"y_{split}") for d in datas]
+        if max(len(t) for t in xs) == 0:
             return [{} for _ in range(K)]
+        xe = xs[0] if shared else _stack_split(xs)  # per copy: (K, N, ...), padded to the longest split
+        n_e = xe.shape[0 if shared else 1]
         net.eval()
         try:
             with torch.no_grad():
-                chunks = [xe[i:i + one.eval_batch_size] for i in range(0, len(xe), one.eval_batch_size)]
-                out = torch.cat([net(c.unsqueeze(0).expand(K, *c.shape)) for c in chunks], 1)
+                chunks = [xe[i:i + one.eval_batch_size] if shared else xe[:, i:i + one.eval_batch_size]
+                          for i in range(0, n_e, one.eval_batch_size)]
+                out = torch.cat([net(c.unsqueeze(0).expand(K, *c.shape) if shared else c) for c in chunks], 1)
         finally:
             net.train()
         res_k: list[dict[str, float]] = []
         for k in range(K):
-            if not active[k]:  # diverged: its weights are meaningless now
+            if not active[k] or len(ys[k]) == 0:  # diverged: its weights are meaningless now
                 res_k.append({})
                 continue
-            r = {"loss": float(loss_fn(out[k], ye))}
+            ok, ye = out[k, :len(ys[k])], ys[k]
+            r = {"loss": float(loss_fn(ok, ye))}
             if data.task == "classification":
-                r["acc"] = accuracy(out[k], ye)
-                r["ece"] = expected_calibration_error(F.softmax(out[k].float(), dim=1), ye)
+                r["acc"] = accuracy(ok, ye)
+                r["ece"] = expected_calibration_error(F.softmax(ok.float(), dim=1), ye)
             res_k.append(r)
         return res_k
 
     def do_eval() -> None:
         nonlocal run_loss, run_correct, run_count
         base = {"epoch": epoch, "step": step}
-        tr = per_copy_eval(x, y) if one.eval_train else None
-        va = per_copy_eval(data.x_val, data.y_val)
+        tr = per_copy_eval("train") if one.eval_train else None
+        va = per_copy_eval("val")
         lr = opt.param_groups[0]["lr"]
         secs = time.perf_counter() - t0
         correct = run_correct.tolist()
@@ -211,7 +250,7 @@ def fit_seeds(models: nn.Module | Sequence[nn.Module], data: Splits, config: Tra
             perms = torch.stack([torch.randperm(n, generator=g) for g in gens]).to(dev)
             for i in range(steps_per_epoch):
                 idx = perms[:, i * bs:(i + 1) * bs]
-                xb, yb = x[idx], y[idx]
+                xb, yb = (x[idx], y[idx]) if rows is None else (x[rows, idx], y[rows, idx])
                 with amp:
                     out = net(xb)
                     losses = _losses(kind, one.label_smoothing, out, yb)
@@ -274,7 +313,7 @@ def fit_seeds(models: nn.Module | Sequence[nn.Module], data: Splits, config: Tra
             h.steps, h.epochs = step, epoch
         h.seconds = secs
     if one.evaluate_test:
-        for k, r in enumerate(per_copy_eval(data.x_test, data.y_test)):
+        for k, r in enumerate(per_copy_eval("test")):
             if not hists[k].diverged:
                 hists[k].test = r
     res.extend(hists)

@@ -190,3 +190,34 @@ def test_stacked_linear_gradients_match_autograd_through_baddbmm():
     assert torch.autograd.gradcheck(_StackedLinear.apply, (x, w, None))
     out = _StackedLinear.apply(x, w, b)
     torch.testing.assert_close(out, torch.baddbmm(b.unsqueeze(1), x, w.transpose(1, 2)))
+
+
+def test_per_copy_data_equals_separate_runs_on_each_split():
+    # each copy trains, validates and tests on its own split: a different split seed, label noise and a
+    # different subset per copy; uneven validation sets (padded when stacked) included
+    seeds = [21, 22, 23]
+    datas = [load_data({"name": "digits", "train_size": 200, "seed": s, "label_noise": 0.2 * (k % 2)})
+             for k, s in enumerate(seeds)]
+    datas[2] = type(datas[2])(**{**datas[2].__dict__, "x_val": datas[2].x_val[:37], "y_val": datas[2].y_val[:37]})
+    mc = {"name": "mlp", "depth": 2, "width": 16, "dropout": 0.2, "init": "torch"}
+    tc = {"epochs": 2, "batch_size": 64, "eval_every": 3, "eval_train": True, "progress": "none"}
+    seq = [fit(m, d, {**tc, "seed": s}) for m, d, s in zip(_models(datas[0], mc, 3), datas, seeds)]
+    vec = fit_seeds(_models(datas[0], mc, 3), datas, tc, seeds=seeds)
+    assert vec.vectorized and vec.reason is None
+    _assert_same(seq, vec)
+    # the splits really differ: one data set for all copies gives other numbers
+    shared = fit_seeds(_models(datas[0], mc, 3), datas[0], tc, seeds=seeds)
+    assert shared[1].test["loss"] != vec[1].test["loss"]
+
+
+def test_per_copy_data_that_cannot_stack_trains_sequentially_and_says_why(digits):
+    mc = {"name": "mlp", "depth": 1, "width": 8}
+    small = load_data({"name": "digits", "train_size": 120})
+    tc = {"epochs": 1, "progress": "none"}
+    with pytest.warns(UserWarning, match=r"sequentially: the copies' data differ in training-set size \(240, 120\)"):
+        res = fit_seeds(_models(digits, mc, 2), [digits, small], tc, seeds=[0, 1])
+    assert not res.vectorized
+    one = fit(_models(digits, mc, 2)[1], small, {**tc, "seed": 1})
+    assert [r["val_loss"] for r in one.records] == [r["val_loss"] for r in res[1].records]
+    with pytest.raises(ConfigError, match=r"^data must be one Splits or a sequence of 2 Splits \(one per model\); got list of 3"):
+        fit_seeds(_models(digits, mc, 2), [digits] * 3, tc, seeds=[0, 1])
