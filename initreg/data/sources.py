@@ -65,9 +65,20 @@ def _digits_arrays() -> tuple[np.ndarray, ...]:
 
 
 @sources.register("digits", description="scikit-learn's bundled 8x8 handwritten digits (1,797 images, 10 classes)")
-def digits() -> Raw:
+def digits(classes: list[int] | None = None) -> Raw:
+    """scikit-learn's 8×8 digits; ``classes`` keeps only those digits, relabelled ``0 … k−1`` in
+    the order given (e.g. ``[0, 1, 8]``: the digits a horizontal mirror leaves a reader
+    reading as the same digit)."""
     x, y = _digits_arrays()
-    return Raw(x, y, 10, description="scikit-learn 8x8 digits")
+    if classes is None:
+        return Raw(x, y, 10, description="scikit-learn 8x8 digits")
+    cs = list(classes)
+    if not cs or len(set(cs)) != len(cs) or any(not 0 <= c <= 9 for c in cs):
+        raise DataError(f"data set 'digits': classes must be distinct digits 0-9 (at least one); got classes={cs}")
+    keep = np.isin(y, cs)
+    relabel = np.full(10, -1, dtype=np.int64)
+    relabel[cs] = np.arange(len(cs))
+    return Raw(x[keep], relabel[y[keep]], len(cs), description=f"scikit-learn 8x8 digits {cs} (labels 0-{len(cs) - 1})")
 
 
 @functools.lru_cache(maxsize=1)

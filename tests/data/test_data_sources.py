@@ -4,6 +4,7 @@ cache, and the local-folder sets (IDX / CIFAR pickles) with their missing-file m
 import gzip
 import pickle
 import random
+import re
 import struct
 from pathlib import Path
 
@@ -242,3 +243,26 @@ class _Evil:
 def test_cifar10_refuses_a_pickle_that_runs_code(tmp_path):
     with pytest.raises(DataError, match="refusing to unpickle it"):
         load_data({"name": "cifar10", "data_dir": str(_cifar_folder(tmp_path, {b"data": _Evil()}))})
+
+
+def test_digits_classes_keep_those_digits_relabelled_in_the_order_given():
+    from sklearn.datasets import load_digits
+
+    ref = load_digits()
+    d = load_data({"name": "digits", "options": {"classes": [8, 0, 1]}, "standardize": False, "flatten": False,
+                   "val_fraction": 0.0})
+    assert d.num_classes == 3
+    n = {c: int((ref.target == c).sum()) for c in (8, 0, 1)}
+    assert len(d.y_train) + len(d.y_test) == sum(n.values())
+    y = torch.cat([d.y_train, d.y_test])
+    assert [int((y == k).sum()) for k in range(3)] == [n[8], n[0], n[1]]  # label 0 is the digit 8
+    # every image of label 0 is one of sklearn's eights, bit for bit
+    eights = torch.from_numpy(ref.images[ref.target == 8].astype("float32"))[:, None]
+    x0 = torch.cat([d.x_train, d.x_test])[y == 0]
+    assert all(bool((eights == img).all((1, 2, 3)).any()) for img in x0)
+
+
+@pytest.mark.parametrize("classes", [[], [1, 1], [3, 10], [-1]])
+def test_digits_classes_errors_name_the_argument(classes):
+    with pytest.raises(DataError, match=rf"classes must be distinct digits 0-9.*got classes={re.escape(str(classes))}"):
+        load_data({"name": "digits", "options": {"classes": classes}})
