@@ -51,7 +51,7 @@ NOTES = (
     "{settings[epochs]} epochs. Test error: BatchNorm {batch[test_err][mean]:.1f}%, InstanceNorm "
     "{instance[test_err][mean]:.1f}% (BatchNorm − InstanceNorm {d_instance[mean]:+.1f} pp, CI {d_instance[lo]:+.1f} … "
     "{d_instance[hi]:+.1f}), LayerNorm {layer[test_err][mean]:.1f}% (BatchNorm − LayerNorm {d_layer[mean]:+.1f} pp, "
-    "CI {d_layer[lo]:+.1f} … {d_layer[hi]:+.1f}). {words[small_batch]} The InstanceNorms' γ, β move by "
+    "CI {d_layer[lo]:+.1f} … {d_layer[hi]:+.1f}). {words[instance]} {words[layer]} {words[why]} The InstanceNorms' γ, β move by "
     "{moved[mean]:.3f} on average (smallest seed {moved[min]:.3f}); with them frozen at their initial values the test "
     "loss is {frozen[test_loss][mean]:.3f} against {instance[test_loss][mean]:.3f} learned (frozen − learned "
     "{d_frozen[mean]:+.3f}, CI {d_frozen[lo]:+.3f} … {d_frozen[hi]:+.3f}; test error {frozen[test_err][mean]:.1f}%). "
@@ -120,15 +120,18 @@ def run(ctx: Context) -> Outcome:
     d_frozen = diff("frozen", "instance", "test_loss")
     numbers: dict[str, Any] = {arm: {k: S([r[k] for r in rows]) for k in rows[0]} for arm, rows in res.items()}
     numbers.update(d_instance=S(d_instance), d_layer=S(d_layer), d_frozen=S(d_frozen), moved=S(moved))
-    both = [numbers[k]["lo"] > 0 for k in ("d_instance", "d_layer")]
-    worse = [numbers[k]["hi"] < 0 for k in ("d_instance", "d_layer")]
+    def against_batch(name: str, key: str) -> str:
+        lo, hi = numbers[key]["lo"], numbers[key]["hi"]
+        return (f"{name} beats BatchNorm at this batch size." if lo > 0 else
+                f"{name} is worse than BatchNorm at this batch size." if hi < 0 else
+                f"{name} and BatchNorm are within the seed-to-seed spread of each other at this batch size.")
+
     numbers["words"] = {
-        "small_batch": ("Both per-example normalizations beat BatchNorm at this batch size." if all(both) else
-                        "At this batch size BatchNorm is the better of them here: its statistics over a batch of "
-                        "images pool many pixels per channel, so they are not noisy enough to cost accuracy."
-                        if any(worse) else
-                        "The difference from BatchNorm is not decided at this batch size (within the seed-to-seed "
-                        "spread for at least one of them)."),
+        "instance": against_batch("InstanceNorm", "d_instance"),
+        "layer": against_batch("LayerNorm", "d_layer"),
+        "why": ("A likely reason: BatchNorm's statistics pool the batch and every pixel of a channel, so even a batch "
+                "of a few images gives estimates that are not noisy enough to cost it accuracy."
+                if min(numbers["d_instance"]["hi"], numbers["d_layer"]["hi"]) < 0 else ""),
         "affine": ("Learning γ and β lowers the test loss here." if numbers["d_frozen"]["lo"] > 0 else
                    "γ and β move, but the twin with them frozen has the lower test loss: 'learning them gives a better "
                    "model' does not hold here." if numbers["d_frozen"]["hi"] < 0 else
