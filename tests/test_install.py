@@ -86,10 +86,16 @@ def test_package_data_ships(fresh):
         from importlib.resources import files
         t = files("initreg") / "lab" / "templates"
         print(sorted(p.name for p in t.iterdir()))
+        ru = files("initreg") / "lab" / "locale" / "ru"
+        print(sorted(p.name for p in ru.iterdir()))
         print((files("initreg") / "py.typed").is_file())
     """)], cwd=fresh)
     assert r.returncode == 0, r.stderr
     assert "report.html.j2" in r.stdout and "report.css" in r.stdout
+    # the Russian report's text: the lecture, the shared glossary, one file per claim
+    shipped = {p.name for p in (ROOT / "initreg" / "lab" / "locale" / "ru").iterdir()}
+    assert {"lecture.txt", "_common.yaml", "C3.yaml"} <= shipped
+    assert all(f"'{name}'" in r.stdout for name in shipped)
     assert r.stdout.strip().endswith("True")
 
 

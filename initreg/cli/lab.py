@@ -21,6 +21,7 @@ def lab_cmd(
     list_: bool = typer.Option(False, "--list", help="List the registered claims (with their lecture ids) and exit."),
     json_: bool = typer.Option(False, "--json", help="With --list: print one JSON array (claims, then lecture parts "
                                                        "no claim can test) on stdout instead of a table."),
+    lang: str = typer.Option("en", "--lang", help="Language of the report and the table: en or ru (the lecture's)."),
 ) -> None:
     """Run every registered lecture claim as an experiment with a falsifiable verdict.
 
@@ -28,7 +29,7 @@ def lab_cmd(
     OUT/summary.md and a self-contained OUT/index.html. Rerunning with the same --out
     reuses finished claims (an interrupted lab loses nothing).
 
-    Example: initreg lab --quick --only C1 --out lab-out
+    Example: initreg lab --quick --only C1 --out lab-out --lang ru
     """
     from ..errors import ConfigError
     from ..lab import run_lab, select
@@ -37,7 +38,7 @@ def lab_cmd(
     from ..lab.results import claim_row
     from ..utils.paths import safe_name, validate_out_dir
 
-    lang = "en"
+    _check_lang(lang)
     styles = {"holds": "green", "does_not_hold": "red", "inconclusive": "yellow", "error": "magenta"}
     ids = None
     if only is not None:
@@ -51,16 +52,20 @@ def lab_cmd(
         _print_list(select(ids), as_json=json_)
         return
 
+    width = max(len(message(f"verdict.{v}", lang)) for v in styles) + 1
+
     def show(rec: dict) -> None:
         style = styles[verdict_of(rec)]
         extra = f" {message('cli.cached', lang)}" if rec.get("cached") else ""
-        console.print(f"[{style}]{rec['claim']:>4} {verdict_text(rec, lang):<14}[/] {rec['title']}{extra}", highlight=False,
+        console.print(f"[{style}]{rec['claim']:>4} {verdict_text(rec, lang):<{width}}[/] {claim_row(rec, lang)[1]}{extra}",
+                      highlight=False,
                       no_wrap=True, overflow="ellipsis")  # one line per claim, also at 80 columns
 
     validate_out_dir(out, "--out")
     for e in select(ids):  # claim ids become folder names under OUT/claims
         safe_name(e.claim, "claim id")
-    recs = run_lab(ids, quick=quick, seeds=seeds, out=out, workers=workers, rerun=rerun, on_result=show)
+    recs = run_lab(ids, quick=quick, seeds=seeds, out=out, workers=workers, rerun=rerun, on_result=show,
+                   lang=lang)
     t = new_table(message("cli.table_title", lang, mode=message("mode.quick" if quick else "mode.full", lang)),
                   *(message(key, lang) for key in ("col.claim", "col.title", "col.verdict", "col.effect", "col.threshold",
                                                     "col.seeds", "col.seconds")))
@@ -71,6 +76,14 @@ def lab_cmd(
     console.print(t)
     console.print(message("cli.report_files", lang, html=out / "index.html", json=out / "results.json",
                           md=out / "summary.md"), highlight=False)
+
+
+def _check_lang(lang: str) -> None:
+    from ..errors import ConfigError
+    from ..lab.messages import languages
+
+    if lang not in languages():
+        raise ConfigError(f"--lang must be one of {', '.join(languages())}; got {lang!r}")
 
 
 def _print_list(exps: list, as_json: bool) -> None:
@@ -92,19 +105,17 @@ def _print_list(exps: list, as_json: bool) -> None:
 @app.command("report")
 def report_cmd(
     results: Path = typer.Argument(..., help="A lab output folder (or its results.json)."),
-    lang: str = typer.Option("en", "--lang", help="Language of the report."),
+    lang: str = typer.Option("en", "--lang", help="Language of the report: en or ru (the lecture's)."),
 ) -> None:
     """Re-render summary.md and index.html from an existing results.json, without rerunning anything.
 
     Example: initreg report lab-out
     """
     from ..errors import ConfigError
-    from ..lab.messages import languages
     from ..lab.report import read_results, render_report
     from ..utils.paths import validate_out_dir
 
-    if lang not in languages():
-        raise ConfigError(f"--lang must be one of {', '.join(languages())}; got {lang!r}")
+    _check_lang(lang)
     folder = results if results.is_dir() else results.parent
     try:
         doc = read_results(results)

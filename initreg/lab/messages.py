@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["CATALOGUE", "languages", "message"]
+__all__ = ["CATALOGUE", "languages", "message", "unit_text"]
 
 CATALOGUE: dict[str, dict[str, str]] = {
     "en": {
@@ -52,7 +52,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "headline.legend": "Plot: dots are single seeds, the bar is the interval with the mean, the dashed "
                            "line is the threshold, the shaded side is where the claim needs the interval.",
         "coverage.heading": "The lecture, part by part",
-        "coverage.intro": "Each part of the lecture (ids as in docs/LECTURE.md) and the claims in this report "
+        "coverage.intro": "Each part of the lecture (ids as in `docs/LECTURE.md`) and the claims in this report "
                           "that test it.",
         "coverage.col.part": "lecture part",
         "coverage.col.claims": "tested by",
@@ -123,10 +123,139 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "summary.heading": "initreg lab: {mode}",
         "summary.report": "The full report with figures and numbers: `index.html`.",
         "summary.explanations": "Claims that do not hold, are inconclusive or failed",
+        # a criterion in words (initreg.lab.verdict.criterion_sentence), the lab's reasons, units
+        "criterion.paired": "{metric}{unit}: the mean's 95% t-interval over seeds lies entirely {direction} {threshold}",
+        "criterion.exact": "{metric}{unit}: {direction} {threshold} for every seed (exact check)",
+        "reason.no_seeds": "no seeds",
+        "reason.nan": "a seed's value is NaN (a run diverged or a metric is undefined)",
+        "reason.too_few_seeds": "{n} seed(s), fewer than the claim's minimum of {minimum}",
+        "unit.pp": "pp",
+        "unit.nats": "nats",
+        "unit.cases": "cases",
+        "unit.epochs": "epochs",
+        "unit.steps": "steps",
+        "unit.ranges": "ranges",
+        "coverage.part": "{lecture_id} {title}",
         # the terminal
         "cli.table_title": "initreg lab ({mode})",
         "cli.report_files": "report: {html}  (also {json}, {md})",
         "cli.cached": "(cached)",
+    },
+    "ru": {
+        "verdict.holds": "подтверждается",
+        "verdict.does_not_hold": "не подтверждается",
+        "verdict.inconclusive": "не решено",
+        "verdict.error": "ошибка",
+        "verdict.why.holds": "интервал целиком по ту сторону порога, где его требует утверждение",
+        "verdict.why.does_not_hold": "интервал целиком по другую сторону порога",
+        "verdict.why.inconclusive": "интервал накрывает порог",
+        "verdict.why.error": "запуск упал: вердикта нет",
+        "page.title": "Отчёт лаборатории initreg",
+        "page.heading": "Лаборатория initreg: инициализация весов и регуляризация, утверждение за утверждением",
+        "mode.quick": "быстрые настройки",
+        "mode.full": "полные настройки",
+        "header.counts": "Утверждений: {total}, {mode}. Подтверждаются: **{holds}**, не подтверждаются: "
+                         "**{does_not_hold}**, не решено: **{inconclusive}**, не запустились: **{error}**.",
+        "header.method": "Каждый эффект — среднее по сидам парной разности (один и тот же сид даёт обоим вариантам "
+                         "одно разбиение данных, одну инициализацию и один порядок батчей) с 95% t-интервалом; для "
+                         "точной проверки вместо интервала показан размах по сидам. Утверждение "
+                         "**подтверждается**, когда интервал целиком лежит по ту сторону порога, где его требует "
+                         "утверждение, **не подтверждается**, когда он целиком по другую сторону, и "
+                         "**не решено**, когда интервал накрывает порог.",
+        "header.criteria": "Критерии заданы в коде; у каждого указана дата последнего изменения; история изменений — "
+                           "в журнале критериев (`docs/criteria-changelog.md`).",
+        "header.criteria_hash": "Хеш всех критериев: `{criteria_hash}`.",
+        "header.quick": "Быстрые настройки прогоняют мало сидов, поэтому интервалы широкие и больше вердиктов "
+                        "остаются нерешёнными; документация приводит вердикты полных настроек.",
+        "header.env": "Создан {created}; initreg {initreg}, torch {torch}, Python {python}, git {git}.",
+        "header.old_format": "Эти результаты записаны старой версией лаборатории без заданных критериев: "
+                             "вердикты взяты из собственной проверки каждого утверждения, без эффектов и интервалов.",
+        "headline.heading": "Вердикты кратко",
+        "headline.legend": "График: кружки — отдельные сиды, полоса — интервал со средним, пунктир — порог, "
+                           "закрашена сторона, где утверждению нужен интервал.",
+        "coverage.heading": "Лекция, часть за частью",
+        "coverage.intro": "Каждая часть лекции (обозначения как в `docs/LECTURE.md`) и утверждения этого отчёта, "
+                          "которые её проверяют.",
+        "coverage.col.part": "часть лекции",
+        "coverage.col.claims": "проверяется",
+        "coverage.untestable": "проверить нельзя: {reason}",
+        "coverage.not_run": "в этом отчёте нет такого утверждения (запустите всю лабораторию)",
+        "col.claim": "утверждение",
+        "col.title": "название",
+        "col.verdict": "вердикт",
+        "col.effect": "главный эффект (95% интервал)",
+        "col.threshold": "порог",
+        "col.seeds": "сиды",
+        "col.plot": "сиды, интервал, порог",
+        "col.seconds": "время, с",
+        "col.part": "часть",
+        "col.criterion": "критерий",
+        "col.changed": "изменён",
+        "col.effect_part": "эффект",
+        "col.interval": "интервал",
+        "section.lecture": "Лекция",
+        "section.verdict": "Вердикт",
+        "section.run": "Сиды: {seeds}; {seconds} с.",
+        "section.cached": "Взято из прошлого запуска с тем же кодом и теми же настройками.",
+        "section.criteria": "Критерии",
+        "section.criteria_hash": "Хеш критериев: `{criteria_hash}`.",
+        "section.criterion_old": "Критерий",
+        "section.figures": "Рисунки",
+        "section.notes": "Пояснения",
+        "section.numbers": "Все числа этого запуска ({count})",
+        "section.settings": "Настройки этого запуска",
+        "section.error": "Что сломалось",
+        "section.back": "назад к таблице",
+        "figure.alt": "{claim}: рисунок {name}",
+        "figure.missing": "Рисунка `{name}` нет в папке этого утверждения.",
+        "explain.measured": "**Что измерено:** {metric} (часть `{part}`).",
+        "explain.result": "**Результат:** {effect}, {interval_label} {interval}, по сидам {seeds}; "
+                          "утверждению нужно значение {direction} {threshold}.",
+        "explain.holds": "**Что это значит:** весь интервал лежит по ту сторону порога, где его требует "
+                         "утверждение: при этих настройках данные подтверждают утверждение.",
+        "explain.does_not_hold": "**Что это значит:** весь интервал лежит по другую сторону порога: при этих "
+                                 "настройках данные противоречат утверждению. Это результат, а не ошибка; "
+                                 "критерий ради другого итога не сдвигают.",
+        "explain.inconclusive": "**Что это значит:** интервал содержит порог: по этим сидам нельзя сказать, "
+                                "превосходит ли эффект порог. Решили бы больше сидов (полные настройки) или "
+                                "больший эффект; критерий ради вердикта не сдвигают.",
+        "explain.error": "**Что это значит:** эксперимент остановился с ошибкой, ничего не успев измерить; "
+                         "остальные утверждения прошли как обычно.",
+        "explain.unmeasured": "**Что это значит:** по собственной проверке утверждения (его критерий ниже) "
+                              "вердикт — «{verdict}»; поштучных измерений по сидам утверждение не задаёт, "
+                              "поэтому эффекта и интервала нет.",
+        "explain.reason": "**Почему не решено:** {reason}.",
+        "explain.failed_parts": "Части, которые не подтверждаются: {parts}.",
+        "explain.open_parts": "Нерешённые части: {parts}.",
+        "interval.paired": "95% интервал",
+        "interval.exact": "размах по сидам",
+        "direction.>": "выше",
+        "direction.<": "ниже",
+        "value.none": "—",
+        "value.yes": "да",
+        "value.no": "нет",
+        "value.mean_ci": "{mean} ± {ci}",
+        "value.mean_ci_detail": "n = {n}, от {min} до {max}",
+        "value.empty": "(пусто)",
+        "forest.label": "{verdict}: {effect}, {interval_label} {interval}, порог {threshold}; сиды: {values}",
+        "summary.heading": "Лаборатория initreg: {mode}",
+        "summary.report": "Полный отчёт с рисунками и числами: `index.html`.",
+        "summary.explanations": "Утверждения, которые не подтверждаются, не решены или не запустились",
+        "criterion.paired": "{metric}{unit}: 95% t-интервал среднего по сидам целиком {direction} {threshold}",
+        "criterion.exact": "{metric}{unit}: {direction} {threshold} для каждого сида (точная проверка)",
+        "reason.no_seeds": "нет ни одного сида",
+        "reason.nan": "значение одного из сидов — NaN (запуск разошёлся или метрика не определена)",
+        "reason.too_few_seeds": "сидов {n}, меньше минимума утверждения ({minimum})",
+        "unit.pp": "п. п.",
+        "unit.nats": "нат",
+        "unit.cases": "случаев",
+        "unit.epochs": "эпох",
+        "unit.steps": "шагов",
+        "unit.ranges": "диапазонов",
+        "coverage.part": "{lecture_id} {title}",
+        "cli.table_title": "initreg lab ({mode})",
+        "cli.report_files": "отчёт: {html}  (а также {json}, {md})",
+        "cli.cached": "(из кэша)",
     },
 }
 
@@ -149,3 +278,14 @@ def message(key: str, lang: str = "en", /, **values: Any) -> str:
     except KeyError:
         raise KeyError(f"message key {key!r} is not in the {lang!r} catalogue (initreg/lab/messages.py)") from None
     return text.format(**values)
+
+
+def unit_text(unit: str, lang: str = "en") -> str:
+    """A criterion's unit as the reader's word (``"pp"`` → ``"п. п."`` in ``ru``); a symbol
+    (``"×"``, ``"%"``, ``"log10"``) is the same in every language.
+
+    >>> unit_text("pp", "ru"), unit_text("×", "ru")
+    ('п. п.', '×')
+    """
+    key = f"unit.{unit}"
+    return message(key, lang) if unit and key in CATALOGUE["en"] else unit

@@ -10,7 +10,9 @@ table in Markdown; ``index.html`` is built from a Jinja2 template
 (``initreg/lab/templates/report.html.j2``): the headline table with a forest plot per claim,
 then one section per claim with its criteria, figures (embedded as base64) and notes
 (Markdown, rendered by markdown-it-py), its numbers below a fold. Every word a reader sees
-comes from `initreg.lab.messages`, in the language given by ``lang``.
+comes from `initreg.lab.messages`, in the language given by ``lang``; each claim's own words
+(title, statement, criteria, notes) come from `initreg.lab.i18n.localize`, and a figure saved
+in that language too (``name.<lang>.png``, see `initreg.plot.save_figure`) replaces the English one.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from typing import Any
 from ..utils.io import write_json, write_text
 from ..utils.optional import require
 from .forest import forest_svg
+from .i18n import localize
 from .lecture import coverage_of
 from .messages import message
 
@@ -299,6 +302,9 @@ def _figures(rec: dict[str, Any], out: Path, lang: str) -> list[dict[str, str]]:
         p = out / "claims" / _anchor(rec["claim"]) / str(name)
         mime = _FIGURE_TYPES.get(p.suffix.lower())
         if mime and Path(str(name)).name == str(name) and p.is_file():  # a bare file name: never a path out of the folder
+            translated = p.with_name(f"{p.stem}.{lang}{p.suffix}")
+            if lang != "en" and translated.is_file():
+                p = translated
             src = f"data:{mime};base64,{base64.b64encode(p.read_bytes()).decode()}"
             figs.append({"src": src, "alt": message("figure.alt", lang, claim=rec["claim"], name=name)})
         else:
@@ -420,12 +426,12 @@ def html_report(doc: dict[str, Any], out: str | Path, *, lang: str = "en") -> st
         lang=lang, t=t, tmd=tmd, mode=mode, counts=_counts(recs), total=len(recs),
         quick=bool(doc.get("quick")), old_format=doc.get("format", FORMAT) < FORMAT,
         criteria_hash=doc.get("criteria_hash") or "", env=_env_values(doc, lang) if doc.get("env") else {},
-        claims=[_claim_view(r, Path(out), lang) for r in recs], coverage=_coverage_view(recs))
+        claims=[_claim_view(localize(r, lang), Path(out), lang) for r in recs], coverage=_coverage_view(recs, lang))
 
 
-def _coverage_view(recs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _coverage_view(recs: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
     """Each lecture part with the claims of this report that test it (or why none can)."""
-    rows = coverage_of((r["claim"], r.get("lecture") or ()) for r in recs)
+    rows = coverage_of(((r["claim"], r.get("lecture") or ()) for r in recs), lang)
     return [{**row, "claims": [{"claim": c, "anchor": _anchor(c)} for c in row["claims"]]} for row in rows]
 
 
@@ -436,7 +442,7 @@ def _md_cell(text: str) -> str:
 def summary_markdown(doc: dict[str, Any], *, lang: str = "en") -> str:
     """``summary.md``: the headline table and, for each claim that does not hold, is
     inconclusive or failed, what it means; every cell whole."""
-    recs = doc.get("claims") or []
+    recs = [localize(r, lang) for r in doc.get("claims") or []]
     t = message
     mode = t("mode.quick" if doc.get("quick") else "mode.full", lang)
     c = _counts(recs)

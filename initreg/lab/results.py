@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..utils.display import Table, TableDisplay
+from .i18n import localize
 from .report import (
     effect_text,
     headline,
@@ -52,6 +53,7 @@ def claim_row(r: dict, lang: str = "en") -> list[str]:
     """One claim's row as text: claim, title, verdict, headline effect with its interval (or the
     error, or key numbers for a record without a headline), threshold, number of seeds and
     seconds; shared by `LabResults` and the table ``initreg lab`` prints."""
+    r = localize(r, lang)
     v = verdict_of(r)
     h = headline(r) if v != "error" else {}
     if v == "error":

@@ -24,6 +24,8 @@ from ..utils.io import environment_info, write_json
 from ..utils.optional import require
 from ..utils.procs import Interrupted, StopOnSignal, guard_worker
 from .experiment import Context, Experiment, Outcome, experiments
+from .i18n import figure_glossary, figure_text_hash
+from .messages import languages
 from .results import LabResults
 
 __all__ = ["discover", "run_lab", "select", "run_one"]
@@ -101,7 +103,11 @@ def run_one(claim: str, quick: bool, seeds: list[int], out: str, key: str) -> di
     # table: capture it; an error row keeps its tail.
     buf = io.StringIO()
     try:
-        with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf):
+        from ..plot import figure_translations
+
+        # every figure also in each other language of the report (name.<lang>.png), from the claim's glossary
+        tables = {lang: figure_glossary(exp.claim, lang).get for lang in languages() if lang != "en"}
+        with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf), figure_translations(tables):
             o = exp(ctx)
         if not isinstance(o, Outcome):
             raise TypeError(f"experiment {claim} must return an Outcome; got {type(o).__name__}")
@@ -165,7 +171,7 @@ def _run_pool(todo: list[tuple[Experiment, list[int], str]], n: int, quick: bool
 def run_lab(only: Sequence[str] | None = None, *, quick: bool = False, seeds: int | None = None,
             out: str | Path = "lab-out", workers: int | None = None, rerun: bool = False,
             on_result: Callable[[dict[str, Any]], None] | None = None,
-            progress: bool = True) -> LabResults:
+            progress: bool = True, lang: str = "en") -> LabResults:
     """Run the lab; write ``results.json``, ``summary.md`` and ``index.html`` in ``out``.
 
     Args:
@@ -175,7 +181,11 @@ def run_lab(only: Sequence[str] | None = None, *, quick: bool = False, seeds: in
         workers: worker processes (default: CPU count, at most the number of claims).
         rerun: ignore cached results.
         on_result: called with each finished record (the CLI prints it).
+        lang: the report's language (`initreg.lab.messages.languages`); figures are saved in
+            every language either way, so ``initreg report --lang`` re-renders without a rerun.
     """
+    if lang not in languages():
+        raise ConfigError(f"lang must be one of {', '.join(languages())}; got lang={lang!r}")
     if seeds is not None and seeds < 1:
         raise ConfigError(f"seeds must be >= 1; got seeds={seeds}")
     for mod in _LAB_NEEDS:  # fail in one line before any worker starts
@@ -187,7 +197,8 @@ def run_lab(only: Sequence[str] | None = None, *, quick: bool = False, seeds: in
     todo: list[tuple[Experiment, list[int], str]] = []
     for e in exps:
         s = list(range(seeds if seeds is not None else e.default_seeds(quick)))
-        key = e.key(quick, s)
+        # the figures are drawn in every language at run time: a changed figure glossary reruns the claim
+        key = f"{e.key(quick, s)}-{figure_text_hash(e.claim)}"
         hit = None if rerun else _cached(out, e.claim, key)
         if hit is not None:
             hit["cached"] = True
@@ -202,7 +213,7 @@ def run_lab(only: Sequence[str] | None = None, *, quick: bool = False, seeds: in
         from .report import write_report
 
         recs = [results[c] for c in order if c in results]
-        write_report(recs, out, quick=quick, env=environment_info())
+        write_report(recs, out, quick=quick, env=environment_info(), lang=lang)
 
     if todo:
         n = workers or min(len(todo), os.cpu_count() or 1)
@@ -251,4 +262,6 @@ def run_lab(only: Sequence[str] | None = None, *, quick: bool = False, seeds: in
             save()  # also on an interrupt: the report shows what finished
     else:
         save()
-    return LabResults(results[c] for c in order if c in results)
+    res = LabResults(results[c] for c in order if c in results)
+    res.lang = lang
+    return res

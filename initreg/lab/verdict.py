@@ -38,8 +38,9 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from ..utils.stats import mean_ci
+from .messages import message, unit_text
 
-__all__ = ["Criterion", "VERDICTS", "combine", "criteria_hash", "judge", "t_interval"]
+__all__ = ["Criterion", "VERDICTS", "combine", "criteria_hash", "criterion_sentence", "judge", "t_interval"]
 
 VERDICTS = ("holds", "does_not_hold", "inconclusive")
 Verdict = Literal["holds", "does_not_hold", "inconclusive"]
@@ -89,15 +90,23 @@ class Criterion:
             raise ValueError(f"Criterion {self.part}: metric must say in words what one seed measures; got an empty string")
 
     def sentence(self) -> str:
-        """The criterion in words, e.g. ``"test error without − with dropout (pp): 95% interval over seeds
-        entirely > 0"``."""
-        unit = f" ({self.unit})" if self.unit else ""
-        thr = f"{self.threshold:g}"
-        if self.kind == "paired":
-            s = f"{self.metric}{unit}: the mean's 95% t-interval over seeds lies entirely {self.direction} {thr}"
-        else:
-            s = f"{self.metric}{unit}: {self.direction} {thr} for every seed (exact check)"
-        return s + (f"; {self.text}" if self.text else "")
+        """The criterion in words, e.g. ``"test error without − with dropout (pp): the mean's 95%
+        t-interval over seeds lies entirely > 0"``."""
+        return criterion_sentence(self.kind, self.metric, self.unit, self.direction, self.threshold, self.text)
+
+
+def criterion_sentence(kind: str, metric: str, unit: str, direction: str, threshold: float, text: str = "",
+                       lang: str = "en") -> str:
+    """A criterion in words in ``lang`` (`Criterion.sentence`; the report renders it again in the
+    reader's language from a part's record).
+
+    >>> criterion_sentence("exact", "max error", "", "<", 1e-6, "float32 noise")
+    'max error: < 1e-06 for every seed (exact check); float32 noise'
+    """
+    u = unit_text(unit, lang)
+    s = message("criterion.paired" if kind == "paired" else "criterion.exact", lang, metric=metric,
+                unit=f" ({u})" if u else "", direction=direction, threshold=f"{threshold:g}")
+    return s + (f"; {text}" if text else "")
 
 
 def t_interval(values: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:
@@ -130,11 +139,12 @@ def judge(c: Criterion, values: Sequence[float], seeds: Sequence[int], *, min_se
         raise ValueError(f"part {c.part}: needs one value per seed ({len(seeds)} seeds {list(seeds)}); got {len(vals)} values")
     rec: dict[str, Any] = {**asdict(c), "text": c.sentence(), "seeds": list(seeds), "values": vals}
     if not vals:
-        return {**rec, "effect": None, "interval": [None, None], "verdict": "inconclusive", "reason": "no seeds"}
+        return {**rec, "effect": None, "interval": [None, None], "verdict": "inconclusive",
+                "reason": message("reason.no_seeds")}
     if any(math.isnan(v) for v in vals):
         m = sum(vals) / len(vals)
         return {**rec, "effect": m, "interval": [None, None], "verdict": "inconclusive",
-                "reason": "a seed's value is NaN (a run diverged or a metric is undefined)"}
+                "reason": message("reason.nan")}
     if c.kind == "exact":
         ok = all(_side(v, c) for v in vals)
         return {**rec, "effect": sum(vals) / len(vals), "interval": [min(vals), max(vals)],
@@ -144,7 +154,7 @@ def judge(c: Criterion, values: Sequence[float], seeds: Sequence[int], *, min_se
                interval_method="95% Student t over seeds")
     if len(vals) < max(2, min_seeds):
         return {**rec, "verdict": "inconclusive",
-                "reason": f"{len(vals)} seed(s), fewer than the claim's minimum of {max(2, min_seeds)}"}
+                "reason": message("reason.too_few_seeds", n=len(vals), minimum=max(2, min_seeds))}
     if _side(lo, c) and _side(hi, c):
         v: Verdict = "holds"
     elif not _side(lo, c) and not _side(hi, c) and lo != c.threshold and hi != c.threshold:

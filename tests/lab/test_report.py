@@ -356,7 +356,9 @@ def _used_keys() -> set[str]:
     used = set()
     dynamic = {"verdict": ("holds", "does_not_hold", "inconclusive", "error"), "interval": ("paired", "exact"),
                "direction": (">", "<"), "explain": ("holds", "does_not_hold", "inconclusive", "error")}
-    srcs = [_TEMPLATES / "report.html.j2", _ROOT / "lab" / "report.py", _ROOT / "cli" / "lab.py"]
+    srcs = [_TEMPLATES / "report.html.j2", _ROOT / "lab" / "report.py", _ROOT / "cli" / "lab.py",
+            _ROOT / "lab" / "verdict.py", _ROOT / "lab" / "i18n.py"]
+    used |= {k for k in messages.CATALOGUE["en"] if k.startswith("unit.")}  # messages.unit_text: one per unit word
     for src in srcs:
         for key in _CALL.findall(src.read_text()):
             m = re.match(r"(\w+(?:\.why)?)\.\{", key)
@@ -369,7 +371,8 @@ def test_every_message_key_used_exists_and_every_key_is_used():
     for lang, cat in messages.CATALOGUE.items():
         assert used <= set(cat), f"{lang}: keys used but missing: {sorted(used - set(cat))}"
     literals = set()  # keys chosen by an expression: message("value.yes" if v else "value.no")
-    for src in [_TEMPLATES / "report.html.j2", _ROOT / "lab" / "report.py", _ROOT / "cli" / "lab.py"]:
+    for src in [_TEMPLATES / "report.html.j2", _ROOT / "lab" / "report.py", _ROOT / "cli" / "lab.py",
+                _ROOT / "lab" / "verdict.py"]:
         literals |= set(re.findall(r"""["']([\w.<>]+)["']""", src.read_text()))
     unused = set(messages.CATALOGUE["en"]) - used - literals
     assert not unused, f"keys nobody uses: {sorted(unused)}"
@@ -395,11 +398,11 @@ def test_template_has_no_words_of_its_own():
 
 
 def test_message_errors_name_the_language_and_the_key():
-    with pytest.raises(ValueError, match=r"lang must be one of en; got lang='xx'"):
+    with pytest.raises(ValueError, match=r"lang must be one of en, ru; got lang='xx'"):
         messages.message("page.title", "xx")
     with pytest.raises(KeyError, match=r"message key 'no.such' is not in the 'en' catalogue"):
         messages.message("no.such")
-    with pytest.raises(ValueError, match="lang must be one of en"):
+    with pytest.raises(ValueError, match="lang must be one of en, ru"):
         write_report(records(), Path("/nonexistent-never-written"), quick=True, env=ENV, lang="xx")
 
 
@@ -454,8 +457,9 @@ def test_lecture_coverage_table_links_claims_and_names_untestable_parts(report):
     m = re.search(r'<h2 id="coverage">.*?</table>', report["html"], re.S)
     assert m, "no lecture-coverage table"
     table = m.group(0)
-    rows = dict(re.findall(r"<tr><td>([LKIR]\d+)</td><td>(.*?)</td></tr>", table, re.S))
+    rows = dict(re.findall(r"<tr><td>([LKIR]\d+) [^<]+</td><td>(.*?)</td></tr>", table, re.S))
     assert len(rows) == 29 and list(rows)[:2] == ["L1", "L2"]
+    assert "<tr><td>L4 Softmax</td>" in table  # each part with its title
     assert "not testable: a definition" in rows["L1"]
     assert '<a href="#C11">C11</a>' in rows["R5"] and '<a href="#C11">C11</a>' in rows["R6"]  # the records' lecture ids
     assert "no claim in this report" in rows["K1"]
