@@ -121,6 +121,8 @@ class Distill(Callback):
         self._batch = 0
         self.hits = self.misses = 0  # batches served from the precomputed logits / by a live forward
 
+    stacks = True  # it reads only the copy's output and batch: in stacked training each copy has its own teacher targets
+
     @torch.no_grad()
     def _teacher(self, x: torch.Tensor) -> torch.Tensor:
         assert self.teacher is not None

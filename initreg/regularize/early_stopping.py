@@ -167,6 +167,8 @@ class EarlyStopping(Callback):
         self.strip, self.s, self.train_monitor = strip, s, train_monitor
         self._reset()
 
+    stacks = True  # epoch-level only: in stacked training each copy stops (and restores its best) on its own
+
     def get_config(self) -> dict[str, Any]:
         return {"name": "early_stopping", "monitor": self.monitor, "mode": self.mode, "patience": self.patience,
                 "min_delta": self.min_delta, "restore_best": self.restore_best, "criterion": self.criterion,

@@ -166,6 +166,8 @@ def cutmix(x: torch.Tensor, y: torch.Tensor, alpha: float = 1.0, *, num_classes:
 class _BatchCallback(Callback):
     """Shared: apply with probability ``p`` per batch, reshape flattened images."""
 
+    stacks = True  # batch-only: in stacked training each copy mixes its own batch with its own stream
+
     def __init__(self, p: float, image_shape: list[int] | None):
         if not 0.0 <= p <= 1.0:
             raise ConfigError(f"p must be in [0, 1]; got p={p}")

@@ -195,6 +195,9 @@ class WeightPenalty(_Scheduled):
         self.include_bias, self.include_norm = include_bias, include_norm
         self.params = list(params) if params is not None else None
         self._selected: list[torch.Tensor] | None = None
+        self._names: list[str] | None = None  # stacked training: the selected names, looked up in state.copy
+
+    stacks = True  # in stacked training it penalizes its copy's slices of the stacked weights (state.copy)
 
     def parameters_of(self, model: nn.Module) -> list[tuple[str, nn.Parameter]]:
         return select_parameters(model, include_bias=self.include_bias, include_norm=self.include_norm,
@@ -206,10 +209,15 @@ class WeightPenalty(_Scheduled):
         return multiplier * weight_penalty(ps, self.l1, self.l2)
 
     def on_fit_start(self, state: TrainState) -> None:
-        self._selected = [p for _, p in self.parameters_of(state.model)]
+        chosen = self.parameters_of(state.model)
+        self._selected = [p for _, p in chosen]
+        self._names = [n for n, _ in chosen] if state.copy is not None else None
 
     def on_loss(self, state, loss, output, x, y):
-        ps = self._selected if self._selected is not None else [p for _, p in self.parameters_of(state.model)]
+        if state.copy is not None and self._names is not None:
+            ps = [state.copy.parameter(n) for n in self._names]
+        else:
+            ps = self._selected if self._selected is not None else [p for _, p in self.parameters_of(state.model)]
         s = self.multiplier(state)
         return loss + s * weight_penalty(ps, self.l1, self.l2) if s else loss
 
@@ -252,6 +260,8 @@ class ActivityPenalty(_Scheduled):
         self._handles: list[Any] = []
         self._terms: list[torch.Tensor] = []
 
+    stacks = True  # in stacked training it watches its copy's slices of the layer outputs (state.copy.watch)
+
     def chosen(self, model: nn.Module) -> list[tuple[str, nn.Module]]:
         """The ``(name, module)`` pairs whose outputs are penalized."""
         named = [(n, m) for n, m in model.named_modules() if n]
@@ -273,6 +283,9 @@ class ActivityPenalty(_Scheduled):
     def _hook(self, module: nn.Module, inputs: Any, output: torch.Tensor) -> None:
         if module.training and torch.is_grad_enabled():
             self._terms.append(activity_penalty(output, self.l1, self.l2))
+
+    def _tap(self, output: torch.Tensor) -> None:  # stacked training calls it in training-mode forwards only
+        self._terms.append(activity_penalty(output, self.l1, self.l2))
 
     def attach(self, model: nn.Module) -> ActivityPenalty:
         """Register the forward hooks on ``model`` (returns self)."""
@@ -300,7 +313,11 @@ class ActivityPenalty(_Scheduled):
         self.detach()
 
     def on_fit_start(self, state: TrainState) -> None:
-        self.attach(state.model)
+        if state.copy is None:
+            self.attach(state.model)
+        else:
+            self.detach()
+            self._handles = [state.copy.watch(n, self._tap) for n, _ in self.chosen(state.model)]
 
     def on_batch(self, state, x, y):
         self._terms = []  # drop terms from forwards not followed by a loss (e.g. another callback's probe)

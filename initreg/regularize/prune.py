@@ -252,6 +252,8 @@ class Prune(Callback):
         self.criterion, self.start, self.every, self.permanent = criterion, start_epoch, every, permanent
         self.done = 0
 
+    stacks = True  # epoch-level only: in stacked training each copy's masks are stacked per copy
+
     def _maybe_prune(self, state: TrainState) -> None:
         due = state.epoch >= self.start and (state.epoch - self.start) % self.every == 0
         if due and self.done < len(self.targets):

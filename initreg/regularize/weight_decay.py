@@ -126,6 +126,9 @@ class WeightDecay(Callback):
         self.include_bias, self.include_norm = include_bias, include_norm
         self.params = list(params) if params is not None else None
         self._groups: list[tuple[int, list[torch.Tensor]]] = []
+        self._names: list[str] | None = None  # stacked training: the selected names, looked up in state.copy
+
+    stacks = True  # in stacked training it decays its copy's slices of the stacked weights (state.copy)
 
     def bind(self, model: nn.Module, optimizer: torch.optim.Optimizer) -> WeightDecay:
         """Find the selected parameters and their optimizer groups (for use outside `fit`)."""
@@ -145,10 +148,26 @@ class WeightDecay(Callback):
             apply_decay_(ps, strength=self.strength, form=self.form, lr=self._optimizer.param_groups[gi]["lr"])
 
     def on_fit_start(self, state: TrainState) -> None:
-        self.bind(state.model, state.optimizer)
+        if state.copy is None:
+            self.bind(state.model, state.optimizer)
+        else:  # the stacked model's optimizer has one group: every copy's weights share its rate
+            self._names = [n for n, _ in select_parameters(state.model, include_bias=self.include_bias,
+                                                           include_norm=self.include_norm, params=self.params)]
+            self._optimizer = state.optimizer
 
     def on_after_backward(self, state: TrainState) -> None:
-        self.step_()
+        if state.copy is None or self._names is None:
+            self.step_()
+            return
+        lr = self._optimizer.param_groups[0]["lr"]
+        with torch.no_grad():
+            for n in self._names:
+                p, g = state.copy.parameter(n), state.copy.grad(n)
+                if self.form == "coupled":
+                    if g is not None:
+                        g.add_(p, alpha=self.strength)
+                else:
+                    p.mul_(1 - (lr * self.strength if self.form == "decoupled" else self.strength))
 
     def get_config(self) -> dict[str, Any]:
         return {"name": "weight_decay", "strength": self.strength, "form": self.form, "include_bias": self.include_bias,

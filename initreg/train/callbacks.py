@@ -8,6 +8,10 @@ Hook order per step: ``on_batch`` (may replace the batch: mixup, augmentation) �
 ``on_loss`` (may add a penalty) → backward → ``on_after_backward`` (read or change
 gradients) → optimizer step → ``on_step_end`` (constraints, probes, pruning masks). When an
 exception ends training, ``on_fit_abort`` runs instead of ``on_fit_end``.
+
+A callback that sets ``stacks = True`` can run per copy when `fit_seeds` trains K seeds as
+one stacked model (its rules: `initreg.train.stacked_callbacks`); any other callback makes
+`fit_seeds` train the seeds one after another.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ if TYPE_CHECKING:
     from ..data import Splits
     from .config import TrainConfig
     from .history import History
+    from .stacked_callbacks import CopyView
 
 __all__ = ["Callback", "TrainState", "overridden"]
 
@@ -51,6 +56,7 @@ class TrainState:
     epoch_order: torch.Tensor | None = None  # this epoch's permutation of the rows of ``data.x_train``
     batch_index: torch.Tensor | None = None  # rows of ``data.x_train`` in the current batch (before on_batch)
     streams: dict[int, torch.Generator] = field(default_factory=dict, repr=False)  # id(callback) -> its stream
+    copy: CopyView | None = None  # in stacked training (`fit_seeds`): this copy's weights, gradients, layer outputs
 
     def generator_for(self, callback: object) -> torch.Generator:
         """The callback's own random stream, derived from the run's seed and the callback's
@@ -63,7 +69,14 @@ class TrainState:
 
 
 class Callback:
-    """Base class: every hook is a no-op."""
+    """Base class: every hook is a no-op.
+
+    ``stacks``: True if the callback follows the rules of `initreg.train.stacked_callbacks`
+    (per-step hooks reach the model only through ``state.copy``), so `fit_seeds` can run it
+    once per copy of a stacked model; False (the default) trains K seeds sequentially.
+    """
+
+    stacks: bool = False
 
     def on_fit_start(self, state: TrainState) -> None: ...
 

@@ -2,9 +2,10 @@
 
 Stacking the K copies' weights into ``(K, out, in)`` tensors turns K small matmuls into one
 batched ``torch.baddbmm`` and K optimizer updates into one (`initreg.train.multiseed` trains
-it). What can be stacked: a ``Sequential`` of ``Flatten``, ``Linear``, `LowRankLinear`,
-parameter-free elementwise activations and dropout (``nn.Dropout`` or `initreg.nn.Dropout`
-without its own generator); `vectorize_reason` says why a model cannot.
+it). What can be stacked: a ``Sequential`` of ``Flatten``, ``Linear``, `LowRankLinear` (pruning
+masks of ``torch.nn.utils.prune`` are stacked per copy), parameter-free elementwise activations
+and dropout (``nn.Dropout`` or `initreg.nn.Dropout` without its own generator);
+`vectorize_reason` says why a model cannot.
 
 >>> import torch
 >>> from torch import nn
@@ -18,7 +19,7 @@ torch.Size([3, 5, 2])
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -54,28 +55,49 @@ def _dropout_spec(m: nn.Module) -> tuple[float, str] | None:
     return None
 
 
+def _is_prune_hook(h: object) -> bool:
+    from torch.nn.utils.prune import BasePruningMethod
+
+    return isinstance(h, BasePruningMethod)
+
+
 def _plain_linear(m: nn.Module) -> str | None:
-    """None if a Linear / `LowRankLinear` (and its children) is a plain affine map of its own
-    ``weight`` / ``bias`` parameters — no hooks, buffers or parametrizations (pruning masks,
-    weight norm, spectral norm ...) that the stacked copy would silently drop."""
+    """None if a Linear / `LowRankLinear` (and its children) is an affine map of its own
+    ``weight`` / ``bias`` parameters, optionally masked by ``torch.nn.utils.prune`` (the mask is
+    stacked per copy) — no other hooks, buffers or parametrizations (weight norm, spectral
+    norm ...) that the stacked copy would silently drop."""
     from torch.nn.utils import parametrize
 
     for sub in m.modules():
-        if sub._forward_hooks or sub._forward_pre_hooks or getattr(sub, "_backward_hooks", None):
-            return "has hooks (e.g. a pruning mask or weight norm)"
-        if any(True for _ in sub.buffers(recurse=False)):
-            return "has buffers (e.g. a pruning mask)"
+        pruned = {n.removesuffix("_orig") for n in sub._parameters if n.endswith("_orig")}
+        if sub._forward_hooks or getattr(sub, "_backward_hooks", None) or \
+                any(not _is_prune_hook(h) for h in sub._forward_pre_hooks.values()):
+            return "has hooks (e.g. weight norm)"
+        if any(n.removesuffix("_mask") not in pruned for n, _ in sub.named_buffers(recurse=False)):
+            return "has buffers other than pruning masks"
         if parametrize.is_parametrized(sub):
             return "is parametrized (e.g. torch.nn.utils.parametrizations)"
-        if isinstance(sub, nn.Linear) and set(sub._parameters) - {"weight", "bias"}:
-            return f"has extra parameters {sorted(set(sub._parameters) - {'weight', 'bias'})}"
+        extra = {n.removesuffix("_orig") for n in sub._parameters} - {"weight", "bias"}
+        if isinstance(sub, nn.Linear) and extra:
+            return f"has extra parameters {sorted(extra)}"
     return None
+
+
+def _orig_and_mask(model: nn.Module, name: str) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Parameter ``name`` of ``model`` (``weight_orig`` while pruned) and its pruning mask or None."""
+    path, _, attr = name.rpartition(".")
+    sub = model.get_submodule(path)
+    if attr + "_orig" in sub._parameters:
+        return sub._parameters[attr + "_orig"], getattr(sub, attr + "_mask")
+    return sub._parameters[attr], None
 
 
 def vectorize_reason(model: nn.Module, callbacks: Sequence[object] = ()) -> str | None:
     """None if ``model`` can be trained as a stacked K-seed model, else the reason why not."""
-    if callbacks:
-        return f"callbacks ({', '.join(type(c).__name__ for c in callbacks)}) act on one model at a time"
+    lone = list(dict.fromkeys(type(c).__name__ for c in callbacks if not getattr(c, "stacks", False)))
+    if lone:
+        return (f"callbacks ({', '.join(lone)}) act on one model at a time "
+                "(they do not declare Callback.stacks, initreg.train.stacked_callbacks)")
     if not isinstance(model, nn.Sequential):
         return f"{type(model).__name__} is not an nn.Sequential"
     for i, m in enumerate(model):
@@ -130,7 +152,11 @@ class StackedSequential(nn.Module):
 
     ``forward(x)`` takes ``(K, B, *input_shape)`` (``x.expand(K, ...)`` shares one batch)
     and returns ``(K, B, outputs)``; in training mode each dropout layer draws copy ``k``'s
-    mask from ``generators[k]``.
+    mask from ``generators[k]``. Pruned layers (``torch.nn.utils.prune``) keep their masks
+    per copy (``masks``: weight slot -> ``(K, ...)``), used as ``weight_orig * mask`` like
+    torch's. ``names[j]`` is the copies' own name of ``weights[j]`` (``"0.weight"``);
+    ``taps`` (op index -> functions of the stacked output) see layer outputs in
+    training-mode forwards with gradients on (`initreg.train.stacked_callbacks.CopyView.watch`).
     """
 
     def __init__(self, models: Sequence[nn.Sequential]):
@@ -140,79 +166,119 @@ class StackedSequential(nn.Module):
         self.k = len(models)
         self.ops: list[tuple[str, Any]] = []
         self.weights = nn.ParameterList()
+        self.names: list[str] = []
+        self.masks: dict[int, torch.Tensor] = {}
+        self.layer_op: dict[str, int] = {}
+        self.taps: dict[int, list[Callable[[torch.Tensor], None]]] = {}
         self.generators: list[torch.Generator] | None = None
 
-        def stack(get) -> int:
-            self.weights.append(nn.Parameter(torch.stack([get(m).detach().clone() for m in models])))
-            return len(self.weights) - 1
+        def stack(name: str) -> int:
+            pairs = [_orig_and_mask(mm, name) for mm in models]
+            self.weights.append(nn.Parameter(torch.stack([w.detach().clone() for w, _ in pairs])))
+            self.names.append(name)
+            j = len(self.weights) - 1
+            if any(mk is not None for _, mk in pairs):
+                self.masks[j] = torch.stack([mk.detach().clone() if mk is not None else torch.ones_like(w)
+                                             for w, mk in pairs])
+            return j
 
         ref = models[0]
         for i, m in enumerate(ref):
             if isinstance(m, nn.Flatten):
                 self.ops.append(("flatten", None))
             elif isinstance(m, nn.Linear):
-                w = stack(lambda mm, i=i: mm[i].weight)
-                b = stack(lambda mm, i=i: mm[i].bias) if m.bias is not None else None
+                w = stack(f"{i}.weight")
+                b = stack(f"{i}.bias") if _has(m, "bias") else None
                 self.ops.append(("linear", (w, b)))
             elif isinstance(m, LowRankLinear):
-                w1 = stack(lambda mm, i=i: mm[i].down.weight)
+                w1 = stack(f"{i}.down.weight")
                 self.ops.append(("linear", (w1, None)))
-                w2 = stack(lambda mm, i=i: mm[i].up.weight)
-                b = stack(lambda mm, i=i: mm[i].up.bias) if m.up.bias is not None else None
+                w2 = stack(f"{i}.up.weight")
+                b = stack(f"{i}.up.bias") if _has(m.up, "bias") else None
                 self.ops.append(("linear", (w2, b)))
             elif (spec := _dropout_spec(m)) is not None:
                 self.ops.append(("dropout", spec))
             else:
                 self.ops.append(("act", m))
+            self.layer_op[str(i)] = len(self.ops) - 1
+
+    def _apply(self, fn, recurse=True):
+        super()._apply(fn, recurse)
+        self.masks = {j: fn(mk) for j, mk in self.masks.items()}  # .to(device) moves the masks too
+        return self
+
+    def _weight(self, j: int) -> torch.Tensor:
+        w = self.weights[j]
+        mk = self.masks.get(j)
+        return w if mk is None else w * mk
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         fast = not torch.is_autocast_enabled(x.device.type)
         fresh = False  # does x hold a tensor this forward made (safe to overwrite in place)?
-        for kind, arg in self.ops:
+        taps = self.taps if self.taps and self.training and torch.is_grad_enabled() else None
+        for op, (kind, arg) in enumerate(self.ops):
             if kind == "flatten":
                 x = x.flatten(2)
             elif kind == "linear":
-                w = self.weights[arg[0]]
-                b = self.weights[arg[1]] if arg[1] is not None else None
+                w = self._weight(arg[0])
+                b = self._weight(arg[1]) if arg[1] is not None else None
                 x = StackedLinear.apply(x, w, b) if fast else _stacked_affine(x, w, b)  # autocast: torch's autograd
                 fresh = True
             elif kind == "dropout":
                 p, mode = arg
                 if p == 0:
-                    continue
-                keep = 1.0 - p
-                if not self.training:
+                    pass
+                elif not self.training:
                     if mode != "inverted":
-                        x, fresh = x * keep, True
-                    continue
-                if self.generators is None:
-                    raise RuntimeError("StackedSequential in training mode needs .generators (one per copy)")
-                mask = torch.stack([torch.empty(x.shape[1:], dtype=x.dtype, device=x.device).bernoulli_(keep, generator=g)
-                                    for g in self.generators])
-                x, fresh = (x * mask / keep if mode == "inverted" else x * mask), True
+                        x, fresh = x * (1.0 - p), True
+                else:
+                    if self.generators is None:
+                        raise RuntimeError("StackedSequential in training mode needs .generators (one per copy)")
+                    keep = 1.0 - p
+                    mask = torch.stack([torch.empty(x.shape[1:], dtype=x.dtype, device=x.device).bernoulli_(keep, generator=g)
+                                        for g in self.generators])
+                    x, fresh = (x * mask / keep if mode == "inverted" else x * mask), True
             else:
                 inplace = _INPLACE.get(type(arg)) if fresh else None
                 # relu_/tanh_/sigmoid_ on the matmul's own output: their backward needs only their
                 # result, the matmul's backward not its output — one tensor and one pass less
                 x = inplace(x) if inplace is not None else arg(x)
                 fresh = inplace is not None
+            if taps is not None and op in taps:
+                for fn in taps[op]:
+                    fn(x)
+                fresh = False  # a watcher may keep x for its backward: never overwrite it
         return x
 
     @torch.no_grad()
-    def write_back(self, models: Sequence[nn.Sequential]) -> None:
-        """Copy copy ``k``'s weights into ``models[k]``."""
-        it = iter(self.weights)
-        for i, m in enumerate(models[0]):
-            if isinstance(m, nn.Linear):
-                names = ["weight"] + (["bias"] if m.bias is not None else [])
-            elif isinstance(m, LowRankLinear):
-                names = ["down.weight", "up.weight"] + (["up.bias"] if m.up.bias is not None else [])
-            else:
-                continue
-            for name in names:  # in the order __init__ stacked them
-                w = next(it)
-                for k, mm in enumerate(models):
-                    mm[i].get_parameter(name).copy_(w[k])
+    def write_back(self, models: Sequence[nn.Sequential], copies: Sequence[int] | None = None) -> None:
+        """Copy copy ``k``'s weights into ``models[k]`` (for ``k`` in ``copies``, default all);
+        a pruned layer gets them in ``weight_orig`` (its mask stays its own)."""
+        for k in range(self.k) if copies is None else copies:
+            for j, name in enumerate(self.names):
+                _orig_and_mask(models[k], name)[0].copy_(self.weights[j][k])
+            for sub in models[k].modules():  # recompute a pruned layer's weight = orig * mask, as its next forward would
+                for h in list(sub._forward_pre_hooks.values()):
+                    if _is_prune_hook(h):
+                        h(sub, None)
+
+    @torch.no_grad()
+    def read_from(self, models: Sequence[nn.Sequential], copies: Sequence[int] | None = None) -> None:
+        """The inverse of `write_back`: copy ``models[k]``'s weights and pruning masks into copy ``k``
+        (after a callback changed that model: restored weights, new or removed masks)."""
+        for k in range(self.k) if copies is None else copies:
+            for j, name in enumerate(self.names):
+                w, mk = _orig_and_mask(models[k], name)
+                self.weights[j][k].copy_(w)
+                if mk is not None and j not in self.masks:
+                    self.masks[j] = torch.ones_like(self.weights[j])
+                if j in self.masks:
+                    self.masks[j][k].copy_(mk if mk is not None else torch.ones_like(w))
+
+
+def _has(m: nn.Module, name: str) -> bool:
+    """Whether ``m`` has parameter ``name`` (plain, or ``name_orig`` while pruned)."""
+    return m._parameters.get(name) is not None or m._parameters.get(name + "_orig") is not None
 
 
 def signature(m: nn.Module) -> tuple[Any, ...]:
