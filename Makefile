@@ -5,8 +5,9 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 PIP     := $(BIN)/pip install -q -c constraints.txt
 export OMP_NUM_THREADS ?= 1
-# dev = every feature extra (lab, tensorboard, mlflow, lightning, hf) + test tools; ray: the sweep's Ray executor test
-EXTRAS  := dev,compress,ray
+# dev = every feature extra (lab, tensorboard, mlflow, lightning, hf) + test tools; ray, optuna: the sweep's
+# Ray executor and TPE tests
+EXTRAS  := dev,compress,ray,optuna
 FIND_LINKS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels)
 
 .PHONY: setup wordnet browser demo test lint bench gpu-check docs clean

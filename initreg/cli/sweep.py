@@ -22,11 +22,12 @@ def sweep_cmd(
     out: Path = typer.Option(Path("sweeps"), "--out", "-o", help="Parent folder of the sweep folder (OUT/NAME/sweep.db)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Validate the spec and list the runs; run nothing."),
 ) -> None:
-    """Run a grid or random search over any config keys × seeds; results go to SQLite.
+    """Run a grid, random or TPE (Optuna) search over any config keys × seeds; results go to SQLite.
 
     Each run is one row of OUT/NAME/sweep.db (config hash, config, status, metrics, timings,
-    run folder). Rerunning skips finished runs and reruns unfinished ones, so a killed sweep
-    loses no finished result. Diverged runs are recorded as diverged. At the end
+    run folder). Rerunning skips finished runs and resumes unfinished ones from their last
+    checkpoint, so a killed sweep loses no finished result. Diverged runs are recorded as
+    diverged; with a pruner (median, successive_halving) bad runs stop early as pruned. At the end
     OUT/NAME/sweep.png shows the metric against each swept parameter (mean ± 95% CI over seeds).
 
     Example: initreg sweep sweep.yaml --workers 2   (then: initreg results sweeps/NAME)
@@ -40,6 +41,10 @@ def sweep_cmd(
         validate_out_dir(out, "--out")
         validate_out_dir(sweep_dir(s, out), "--out/name")
         _check_models(s)
+    if dry_run and s.method == "tpe":
+        console.print(f"sweep {s.name!r}: {s.trials * len(s.seed_list)} runs ({s.trials} settings chosen by TPE while "
+                      f"it runs × {len(s.seed_list)} seeds), executor {executor or s.executor}", highlight=False)
+        return
     if dry_run:
         trials = s.expand()
         console.print(f"sweep {s.name!r}: {len(trials)} runs ({len(s.combos())} settings × {len(s.seed_list)} seeds), "
@@ -51,7 +56,7 @@ def sweep_cmd(
         return
 
     def show(t, res) -> None:
-        style = {"done": "green", "diverged": "yellow"}.get(res["status"], "red")
+        style = {"done": "green", "diverged": "yellow", "pruned": "yellow"}.get(res["status"], "red")
         m = res.get("metrics") or {}
         v = m.get(s.metric)
         extra = f"{s.metric}={v:.4g}" if isinstance(v, float) else res.get("error", "")
@@ -130,18 +135,18 @@ def results_cmd(
                             *[r["metrics"].get(k) for k in mkeys], r["seconds"], r["run_dir"], r["error"]])
         console.print(f"wrote {len(rows)} rows to {csv_path}")
         return
-    t = new_table(f"runs ({len(rows)})", *params, "seed", "status", metric, "s", right=(metric, "s"))
+    t = new_table(f"runs ({len(rows)})", *params, "seed", "status", metric, "epochs", "s", right=(metric, "epochs", "s"))
     for r in rows:
-        st = {"done": "green", "diverged": "yellow"}.get(r["status"], "red")
+        st = {"done": "green", "diverged": "yellow", "pruned": "yellow"}.get(r["status"], "red")
         t.add_row(*[_fmt(r["params"].get(p)) for p in params], str(r["seed"]), f"[{st}]{r['status']}[/]",
-                  _fmt(r["metrics"].get(metric)), _fmt(r["seconds"]))
+                  _fmt(r["metrics"].get(metric)), _fmt(r["metrics"].get("epochs")), _fmt(r["seconds"]))
     console.print(t)
-    s = new_table(f"{metric}: mean ± 95% CI over seeds", *params, "seeds", "mean", "± CI", "diverged",
+    s = new_table(f"{metric}: mean ± 95% CI over seeds", *params, "seeds", "mean", "± CI", "diverged", "pruned",
                   right=("mean", "± CI"))
     for a in aggregate(rows, metric):
         st = a["stat"]
         s.add_row(*[_fmt(a["params"].get(p)) for p in params], str(a["n"]), _fmt(st["mean"]) if st else "",
-                  _fmt(st["ci"]) if st else "", str(a["diverged"]))
+                  _fmt(st["ci"]) if st else "", str(a["diverged"]), str(a["pruned"]))
     console.print(s)
     if figure is not None:
         plot_sweep(rows, metric, figure, params=params)

@@ -12,8 +12,8 @@ __all__ = ["plot_sweep", "aggregate"]
 
 
 def aggregate(rows: list[dict[str, Any]], metric: str) -> list[dict[str, Any]]:
-    """One entry per parameter setting: ``params``, ``n`` finished seeds, ``diverged`` count and
-    ``mean_ci`` of ``metric`` over the seeds that finished without diverging."""
+    """One entry per parameter setting: ``params``, ``n`` finished seeds, ``diverged`` and
+    ``pruned`` counts and ``mean_ci`` of ``metric`` over the seeds that finished (``done``)."""
     from ..utils.stats import mean_ci
 
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -25,6 +25,7 @@ def aggregate(rows: list[dict[str, Any]], metric: str) -> list[dict[str, Any]]:
                 and not math.isnan(r["metrics"][metric])]
         out.append({"params": json.loads(key), "n": len(vals), "runs": len(rs),
                     "diverged": sum(r["status"] == "diverged" for r in rs),
+                    "pruned": sum(r["status"] == "pruned" for r in rs),
                     "failed": sum(r["status"] == "failed" for r in rs),
                     "stat": mean_ci(vals) if vals else None})
     return out

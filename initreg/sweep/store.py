@@ -1,11 +1,12 @@
 """The sweep's SQLite database: one row per run, committed as each run finishes.
 
 Table ``runs``: ``hash`` (of the resolved config; the key), ``params`` and ``config``
-(JSON), ``seed``, ``status`` (``pending | running | done | diverged | failed``),
+(JSON), ``seed``, ``status`` (``pending | running | done | diverged | pruned | failed``),
 ``metrics`` (JSON), ``started`` / ``finished`` (Unix times), ``seconds``, ``run_dir``,
-``error``, ``host``. Table ``meta`` keeps the spec. The database runs in WAL mode and every
+``error``, ``host``. Table ``reports`` holds each run's metric at every evaluated epoch
+(``hash``, ``epoch``, ``step``, ``value``: what a pruner compares). Table ``meta`` keeps the spec. The database runs in WAL mode and every
 finished run is its own transaction, so killing a sweep (even with SIGKILL) loses no
-finished result; a rerun skips ``done`` and ``diverged`` runs and reruns the others.
+finished result; a rerun skips ``done``, ``diverged`` and ``pruned`` runs and reruns the others.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from ..errors import ConfigError
 
 __all__ = ["Store", "open_store", "FINISHED"]
 
-FINISHED = ("done", "diverged")
+FINISHED = ("done", "diverged", "pruned")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -39,6 +40,13 @@ CREATE TABLE IF NOT EXISTS runs (
     host TEXT
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS reports (
+    hash TEXT NOT NULL,
+    epoch INTEGER NOT NULL,
+    step INTEGER NOT NULL,
+    value REAL NOT NULL,
+    PRIMARY KEY (hash, epoch)
+);
 """
 
 
@@ -69,12 +77,35 @@ class Store:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return json.loads(row[0]) if row else default
 
-    def add(self, trials) -> None:
-        """Insert runs not yet in the table as ``pending`` (existing rows are kept)."""
+    def add(self, trials, start: int = 0) -> None:
+        """Insert runs not yet in the table as ``pending`` (existing rows are kept); their
+        order is ``start``, ``start + 1``, ..."""
         with self.db:
             self.db.executemany(
                 "INSERT OR IGNORE INTO runs (hash, idx, params, seed, config) VALUES (?, ?, ?, ?, ?)",
-                [(t.hash, i, json.dumps(t.params), t.seed, json.dumps(t.config)) for i, t in enumerate(trials)])
+                [(t.hash, start + i, json.dumps(t.params), t.seed, json.dumps(t.config)) for i, t in enumerate(trials)])
+
+    def report(self, h: str, epoch: int, step: int, value: float) -> None:
+        """Record run ``h``'s metric at ``epoch`` (a later report at the same epoch replaces it)."""
+        with self.db:
+            self.db.execute("INSERT OR REPLACE INTO reports VALUES (?, ?, ?, ?)", (h, epoch, step, value))
+
+    def reports(self, h: str, epoch: int):
+        """What a pruner sees when run ``h`` reports at ``epoch`` (`initreg.sweep.prune.Reports`)."""
+        from .prune import Reports
+
+        own = [v for (v,) in self.db.execute("SELECT value FROM reports WHERE hash=? AND epoch<=? ORDER BY epoch",
+                                             (h, epoch))]
+        rows = self.db.execute("SELECT r.value, u.status FROM reports r JOIN runs u ON u.hash = r.hash "
+                               "WHERE r.epoch=? AND r.hash != ?", (epoch, h)).fetchall()
+        n_done = self.db.execute("SELECT COUNT(*) FROM runs WHERE status='done' AND hash != ?", (h,)).fetchone()[0]
+        return Reports(epoch=epoch, own=own, finished=[v for v, st in rows if st == "done"], n_finished=n_done,
+                       reached=[v for v, _ in rows])
+
+    def curve(self, h: str) -> list[tuple[int, int, float]]:
+        """Run ``h``'s reports: ``(epoch, step, value)`` in epoch order."""
+        return [tuple(r) for r in self.db.execute("SELECT epoch, step, value FROM reports WHERE hash=? ORDER BY epoch",
+                                                  (h,))]
 
     def status(self, h: str) -> str | None:
         row = self.db.execute("SELECT status FROM runs WHERE hash = ?", (h,)).fetchone()

@@ -30,6 +30,7 @@ EXTRAS: dict[str, str] = {
     "tensorboard": "the TensorBoard logger",
     "mlflow": "the MLflow logger",
     "ray": "the sweep's Ray executor",
+    "optuna": "the sweep's TPE search (method: tpe)",
     "lightning": "the Lightning callbacks",
     "hf": "the Hugging Face Trainer callback",
     "compress": "torchao int8 inference",
