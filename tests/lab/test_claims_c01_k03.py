@@ -16,11 +16,11 @@ def test_c1_bottleneck_is_one_map_of_rank_k():
     data = c1._synthetic_data(0)
     assert data.sizes() == {"train": 150, "val": 50, "test": 1000} and data.input_shape == (100,)
     for k in (2, 4):
-        r = c1._synthetic_run(data, 0, k, steps=30)
+        r = c1._synthetic_runs([data], [0], k, steps=30)[0]
         assert r["rank"] == k and len(r["singular_values"]) == 10
         assert r["singular_values"][k] < 1e-5 * r["singular_values"][0]
         assert r["collapse_err"] < 1e-12
-    full = c1._synthetic_run(data, 0, None, steps=30)
+    full = c1._synthetic_runs([data], [0], None, steps=30)[0]
     assert full["rank"] == 50 and math.isnan(full["collapse_err"])
 
 

@@ -28,7 +28,8 @@ from initreg.data import Splits, load_data
 from initreg.lab import Context, Outcome, experiment
 from initreg.lab.verdict import Criterion
 from initreg.models import LowRankLinear, build_model
-from initreg.train import fit
+from initreg.train import History
+from initreg.train.multiseed import fit_seeds
 
 _SYN = {"in_dim": 100, "out_dim": 50, "rank": 4, "signal": 10.0, "noise": 1.0, "n_train": 150, "n_val": 50,
         "n_test": 1000, "lr": 1e-2}
@@ -74,15 +75,20 @@ def _synthetic_data(seed: int) -> Splits:
     })
 
 
-def _synthetic_run(data: Splits, seed: int, k: int | None, steps: int) -> dict[str, Any]:
-    """Train the full layer (``k=None``) or a rank-k bottleneck on the structured task: train and
-    test MSE, the learned map's numerical rank and spectrum, and (bottleneck) how far the layer's
-    output is from the single map x·(BA)ᵀ + b, in float64."""
-    n = len(data.y_train)
+def _synthetic_runs(datas: list[Splits], seeds: list[int], k: int | None, steps: int) -> list[dict[str, Any]]:
+    """Train the full layer (``k=None``) or a rank-k bottleneck on the structured task, one copy
+    per seed on its own data, stacked (`fit_seeds`): per seed the train and test MSE, the learned
+    map's numerical rank and spectrum, and (bottleneck) how far the layer's output is from the
+    single map x·(BA)ᵀ + b, in float64."""
+    n = len(datas[0].y_train)
     cfg = {"name": "linear", "init": "torch"} if k is None else {"name": "low_rank", "rank": k, "init": "torch"}
-    model = build_model(cfg, data.input_shape, data.num_outputs, seed=seed)
-    hist = fit(model, data, {"optimizer": "adam", "lr": _SYN["lr"], "steps": steps, "batch_size": n,
-                             "eval_every": steps, "eval_train": True, "seed": seed, "progress": "none"})
+    models = [build_model(cfg, d.input_shape, d.num_outputs, seed=s) for d, s in zip(datas, seeds)]
+    hists = fit_seeds(models, datas, {"optimizer": "adam", "lr": _SYN["lr"], "steps": steps, "batch_size": n,
+                                      "eval_every": steps, "eval_train": True, "progress": "none"}, seeds=seeds)
+    return [_synthetic_result(m, d, h) for m, d, h in zip(models, datas, hists)]
+
+
+def _synthetic_result(model: torch.nn.Module, data: Splits, hist: History) -> dict[str, Any]:
     layer = next(m for m in model.modules() if isinstance(m, (LowRankLinear, torch.nn.Linear)))
     w = layer.effective_weight() if isinstance(layer, LowRankLinear) else layer.weight
     collapse = math.nan
@@ -106,13 +112,15 @@ def _mnist_data(seed: int) -> Splits:
     return load_data({"name": "mnist5k", "train_size": _MNIST["train_size"], "seed": seed})
 
 
-def _mnist_run(data: Splits, seed: int, bottleneck: int | None, epochs: int) -> dict[str, float]:
+def _mnist_runs(datas: list[Splits], seeds: list[int], bottleneck: int | None, epochs: int) -> list[dict[str, float]]:
+    """One arm over all seeds, stacked (`fit_seeds`): copy k trains on seed k's subset."""
     m = _MNIST
-    model = build_model({"name": "mlp", "depth": m["depth"], "width": m["width"], "bottleneck": bottleneck,
-                         "init": "torch"}, data.input_shape, data.num_outputs, seed=seed)
-    hist = fit(model, data, {"optimizer": "adam", "lr": m["lr"], "epochs": epochs, "batch_size": m["batch_size"],
-                             "seed": seed, "progress": "none"})
-    return {"test_loss": hist.test["loss"], "test_acc": hist.test["acc"], "best_val_loss": hist.best("val_loss")["val_loss"]}
+    models = [build_model({"name": "mlp", "depth": m["depth"], "width": m["width"], "bottleneck": bottleneck,
+                           "init": "torch"}, d.input_shape, d.num_outputs, seed=s) for d, s in zip(datas, seeds)]
+    hists = fit_seeds(models, datas, {"optimizer": "adam", "lr": m["lr"], "epochs": epochs,
+                                      "batch_size": m["batch_size"], "progress": "none"}, seeds=seeds)
+    return [{"test_loss": h.test["loss"], "test_acc": h.test["acc"], "best_val_loss": h.best("val_loss")["val_loss"]}
+            for h in hists]
 
 
 def _figure(ctx: Context, syn: dict[str, list[dict[str, Any]]], mn: dict[str, list[dict[str, float]]],
@@ -166,16 +174,15 @@ def run(ctx: Context) -> Outcome:
     ranks = list(st["ranks"])
     if _SYN["rank"] not in ranks:
         raise ValueError(f"C1 needs the true rank {_SYN['rank']} among settings['ranks']; got {ranks}")
-    syn: dict[str, list[dict[str, Any]]] = {f"k{k}": [] for k in ranks} | {"full": []}
-    mn: dict[str, list[dict[str, float]]] = {"plain": [], "bottleneck": []}
-    for seed in ctx.seeds:
-        data = _synthetic_data(seed)
-        syn["full"].append(_synthetic_run(data, seed, None, st["steps"]))
-        for k in ranks:
-            syn[f"k{k}"].append(_synthetic_run(data, seed, k, st["steps"]))
-        data = _mnist_data(seed)
-        mn["plain"].append(_mnist_run(data, seed, None, st["mnist_epochs"]))
-        mn["bottleneck"].append(_mnist_run(data, seed, _MNIST["bottleneck"], st["mnist_epochs"]))
+    syn: dict[str, list[dict[str, Any]]] = {}
+    seeds_l = list(ctx.seeds)
+    datas = [_synthetic_data(seed) for seed in seeds_l]
+    syn["full"] = _synthetic_runs(datas, seeds_l, None, st["steps"])
+    for k in ranks:
+        syn[f"k{k}"] = _synthetic_runs(datas, seeds_l, k, st["steps"])
+    datas = [_mnist_data(seed) for seed in seeds_l]
+    mn = {"plain": _mnist_runs(datas, seeds_l, None, st["mnist_epochs"]),
+          "bottleneck": _mnist_runs(datas, seeds_l, _MNIST["bottleneck"], st["mnist_epochs"])}
     true = f"k{_SYN['rank']}"
     seeds = range(len(ctx.seeds))
     measurements = {

@@ -27,8 +27,9 @@ from initreg.lab import Context, Outcome, experiment
 from initreg.lab.verdict import Criterion
 from initreg.models import build_model
 from initreg.regularize import build_regularizers
-from initreg.train import evaluate, fit, loss_function
+from initreg.train import evaluate, loss_function
 from initreg.train.fit import as_train_config
+from initreg.train.multiseed import fit_seeds
 
 _W = {"train_size": 500, "width": 256, "depth": 2, "lr": 0.05, "momentum": 0.9, "batch_size": 50, "small": 1e-3}
 _A = {"width": 256, "lr": 1e-3, "batch_size": 64}
@@ -71,44 +72,59 @@ def _weights(model: torch.nn.Module) -> torch.Tensor:
     return torch.cat([m.weight.detach().flatten() for m in model.modules() if isinstance(m, torch.nn.Linear)])
 
 
-def weight_run(data: Splits, seed: int, reg: list[dict[str, Any]], epochs: int) -> dict[str, Any]:
-    """Train the weight-penalty set-up once; norms, sparsity and losses (validation, train, test) at the end."""
+def weight_runs(datas: list[Splits], seeds: list[int], reg: list[dict[str, Any]], epochs: int) -> list[dict[str, Any]]:
+    """Train the weight-penalty set-up once per seed (copy k on ``datas[k]``, model and train seed
+    ``seeds[k]``; stacked by `fit_seeds` where the penalty allows); per seed the norms, sparsity and
+    losses (validation, train, test) at the end."""
     s = _W
-    model = build_model({"name": "mlp", "depth": s["depth"], "width": s["width"], "init": "torch"},
-                        data.input_shape, data.num_outputs, seed=seed)
-    steps = epochs * math.ceil(len(data.x_train) / s["batch_size"])
-    hist = fit(model, data, {"optimizer": "sgd", "lr": s["lr"], "momentum": s["momentum"], "batch_size": s["batch_size"],
-                             "epochs": epochs, "eval_every": steps, "seed": seed, "progress": "none"},
-               callbacks=build_regularizers(reg))
-    w = _weights(model)
-    train = evaluate(model, data.x_train, data.y_train, loss_function(as_train_config(None), data.task))
-    return {"norm": float(w.norm()), "small_frac": float((w.abs() < s["small"]).float().mean()),
-            "val_loss": hist.records[-1]["val_loss"], "train_loss": train["loss"], "test_loss": hist.test["loss"],
-            "gap": hist.test["loss"] - train["loss"], "test_acc": hist.test["acc"],
-            "weights_sample": w[:20000].abs().clamp_min(1e-8).log10().tolist()}
+    models = [build_model({"name": "mlp", "depth": s["depth"], "width": s["width"], "init": "torch"},
+                          d.input_shape, d.num_outputs, seed=seed) for d, seed in zip(datas, seeds)]
+    steps = epochs * math.ceil(len(datas[0].x_train) / s["batch_size"])
+    hists = fit_seeds(models, datas, {"optimizer": "sgd", "lr": s["lr"], "momentum": s["momentum"],
+                                      "batch_size": s["batch_size"], "epochs": epochs, "eval_every": steps,
+                                      "progress": "none"},
+                      seeds=seeds, callbacks=lambda k: build_regularizers(reg))
+    out = []
+    for model, data, hist in zip(models, datas, hists):
+        w = _weights(model)
+        train = evaluate(model, data.x_train, data.y_train, loss_function(as_train_config(None), data.task))
+        out.append({"norm": float(w.norm()), "small_frac": float((w.abs() < s["small"]).float().mean()),
+                    "val_loss": hist.records[-1]["val_loss"], "train_loss": train["loss"],
+                    "test_loss": hist.test["loss"], "gap": hist.test["loss"] - train["loss"],
+                    "test_acc": hist.test["acc"], "weights_sample": w[:20000].abs().clamp_min(1e-8).log10().tolist()})
+    return out
 
 
-def tune_l2(data: Splits, seed: int, grid: list[float], epochs: int) -> tuple[float, dict[str, Any], dict[float, float]]:
-    """Train L2 at each λ of ``grid``; the run with the lowest final *validation* loss (the test split is not
-    consulted), its λ, and every λ's validation loss."""
-    runs = {lam: weight_run(data, seed, [{"name": "l2", "strength": lam}], epochs) for lam in grid}
-    best = min(grid, key=lambda lam: runs[lam]["val_loss"])
-    return best, runs[best], {lam: r["val_loss"] for lam, r in runs.items()}
+def tune_l2(datas: list[Splits], seeds: list[int], grid: list[float], epochs: int
+            ) -> list[tuple[float, dict[str, Any], dict[float, float]]]:
+    """Train L2 at each λ of ``grid`` (every seed); per seed the run with the lowest final *validation* loss
+    (the test split is not consulted), its λ, and every λ's validation loss."""
+    runs = {lam: weight_runs(datas, seeds, [{"name": "l2", "strength": lam}], epochs) for lam in grid}
+    out = []
+    for i in range(len(seeds)):
+        best = min(grid, key=lambda lam: runs[lam][i]["val_loss"])
+        out.append((best, runs[best][i], {lam: r[i]["val_loss"] for lam, r in runs.items()}))
+    return out
 
 
-def activity_run(data: Splits, seed: int, lam: float, epochs: int) -> float:
-    """Share of exactly-zero hidden activations on the test set after training with activity L1 ``lam``."""
+def activity_runs(datas: list[Splits], seeds: list[int], lam: float, epochs: int) -> list[float]:
+    """Per seed, the share of exactly-zero hidden activations on the test set after training with
+    activity L1 ``lam`` (stacked by `fit_seeds` where the penalty allows)."""
     s = _A
-    model = build_model({"name": "mlp", "depth": 1, "width": s["width"], "init": "torch"},
-                        data.input_shape, data.num_outputs, seed=seed)
-    steps = epochs * math.ceil(len(data.x_train) / s["batch_size"])
-    fit(model, data, {"optimizer": "adam", "lr": s["lr"], "batch_size": s["batch_size"], "epochs": epochs,
-                      "eval_every": steps, "seed": seed, "progress": "none", "evaluate_test": False},
-        callbacks=build_regularizers([{"name": "activity", "l1": lam, "modules": ["ReLU"]}]) if lam > 0 else [])
-    model.eval()
-    with torch.no_grad():
-        h = model[:3](data.x_test)  # Flatten → Linear → ReLU
-    return float((h == 0).float().mean())
+    models = [build_model({"name": "mlp", "depth": 1, "width": s["width"], "init": "torch"},
+                          d.input_shape, d.num_outputs, seed=seed) for d, seed in zip(datas, seeds)]
+    steps = epochs * math.ceil(len(datas[0].x_train) / s["batch_size"])
+    fit_seeds(models, datas, {"optimizer": "adam", "lr": s["lr"], "batch_size": s["batch_size"], "epochs": epochs,
+                              "eval_every": steps, "progress": "none", "evaluate_test": False},
+              seeds=seeds, callbacks=lambda k: (build_regularizers([{"name": "activity", "l1": lam, "modules": ["ReLU"]}])
+                                                if lam > 0 else []))
+    out = []
+    for model, data in zip(models, datas):
+        model.eval()
+        with torch.no_grad():
+            h = model[:3](data.x_test)  # Flatten → Linear → ReLU
+        out.append(float((h == 0).float().mean()))
+    return out
 
 
 def effects(w: dict[str, list[dict[str, Any]]], zeros: dict[str, list[float]]) -> dict[str, list[float]]:
@@ -172,19 +188,21 @@ def run(ctx: Context) -> Outcome:
     zeros: dict[str, list[float]] = {"none": [], "l1": []}
     chosen: list[float] = []
     val_by_lambda: list[dict[float, float]] = []
-    for seed in ctx.seeds:
-        data = load_data({"name": "mnist5k", "train_size": _W["train_size"], "seed": seed})
-        w["none"].append(weight_run(data, seed, [], st["epochs"]))
-        lam, best, vals = tune_l2(data, seed, st["l2_grid"], st["epochs"])
+    seeds = list(ctx.seeds)
+    datas = [load_data({"name": "mnist5k", "train_size": _W["train_size"], "seed": seed}) for seed in seeds]
+    w["none"] = weight_runs(datas, seeds, [], st["epochs"])
+    for lam, best, vals in tune_l2(datas, seeds, st["l2_grid"], st["epochs"]):
         chosen.append(lam)
         val_by_lambda.append(vals)
         w["l2"].append(best)
-        w["l1"].append(weight_run(data, seed, [{"name": "l1", "strength": st["l1"]}], st["epochs"]))
-        data = load_data({"name": "mnist5k", "train_size": st["activity_train_size"], "seed": seed})
-        zeros["none"].append(activity_run(data, seed, 0.0, st["activity_epochs"]))
-        zeros["l1"].append(activity_run(data, seed, st["activity_l1"], st["activity_epochs"]))
-        ctx.log(f"seed {seed}: L2 λ={lam:g}, test loss {w['none'][-1]['test_loss']:.3f} -> {best['test_loss']:.3f}, "
-                f"L1 small {w['l1'][-1]['small_frac']:.3f}, zeros {zeros['none'][-1]:.3f} -> {zeros['l1'][-1]:.3f}")
+    w["l1"] = weight_runs(datas, seeds, [{"name": "l1", "strength": st["l1"]}], st["epochs"])
+    datas = [load_data({"name": "mnist5k", "train_size": st["activity_train_size"], "seed": seed}) for seed in seeds]
+    zeros["none"] = activity_runs(datas, seeds, 0.0, st["activity_epochs"])
+    zeros["l1"] = activity_runs(datas, seeds, st["activity_l1"], st["activity_epochs"])
+    for i, seed in enumerate(seeds):
+        ctx.log(f"seed {seed}: L2 λ={chosen[i]:g}, test loss {w['none'][i]['test_loss']:.3f} -> "
+                f"{w['l2'][i]['test_loss']:.3f}, L1 small {w['l1'][i]['small_frac']:.3f}, "
+                f"zeros {zeros['none'][i]:.3f} -> {zeros['l1'][i]:.3f}")
     meas = effects(w, zeros)
     S = ctx.summarize
     numbers: dict[str, Any] = {

@@ -35,7 +35,7 @@ from initreg.lab.verdict import Criterion
 from initreg.models import build_model
 from initreg.nn import Dropout
 from initreg.regularize.mc_dropout import dropout_sampling, mc_predict, weight_scaling_predict
-from initreg.train import fit
+from initreg.train.multiseed import fit_seeds
 
 _EQ = {"train_size": 500, "width": 128, "p": 0.3, "lr": 0.05, "batch_size": 50}
 _SMALL = {"train_size": 1000, "width": 512, "p": 0.5, "lr": 0.02, "momentum": 0.9, "batch_size": 64}
@@ -135,14 +135,18 @@ def equivalence(data: Splits, seed: int, steps: int) -> dict[str, float]:
     return results
 
 
-def small_data(data: Splits, seed: int, p: float, epochs: int) -> tuple[dict[str, float], nn.Module]:
+def small_data(datas: list[Splits], seeds: list[int], p: float, epochs: int
+               ) -> tuple[list[dict[str, float]], list[nn.Module]]:
+    """One arm of (b) over all seeds, stacked (`fit_seeds`): copy k trains on seed k's split with
+    model and train seed k (its own dropout masks), as one `fit` per seed would."""
     s = _SMALL
-    model = build_model({"name": "mlp", "depth": 2, "width": s["width"], "dropout": p, "init": "torch"},
-                        data.input_shape, data.num_outputs, seed=seed)
-    steps = epochs * math.ceil(len(data.x_train) / s["batch_size"])
-    hist = fit(model, data, {"optimizer": "sgd", "lr": s["lr"], "momentum": s["momentum"], "batch_size": s["batch_size"],
-                             "epochs": epochs, "eval_every": steps, "seed": seed, "progress": "none"})
-    return {"test_err": 1 - hist.test["acc"], "test_loss": hist.test["loss"]}, model
+    models = [build_model({"name": "mlp", "depth": 2, "width": s["width"], "dropout": p, "init": "torch"},
+                          d.input_shape, d.num_outputs, seed=seed) for d, seed in zip(datas, seeds)]
+    steps = epochs * math.ceil(len(datas[0].x_train) / s["batch_size"])
+    hists = fit_seeds(models, datas, {"optimizer": "sgd", "lr": s["lr"], "momentum": s["momentum"],
+                                      "batch_size": s["batch_size"], "epochs": epochs, "eval_every": steps,
+                                      "progress": "none"}, seeds=seeds)
+    return [{"test_err": 1 - h.test["acc"], "test_loss": h.test["loss"]} for h in hists], models
 
 
 def mc_gaps(model: nn.Module, data: Splits, seed: int) -> tuple[dict[int, float], dict[int, float]]:
@@ -227,23 +231,23 @@ def _figure(ctx: Context, gaps: list[dict[int, float]], disagree: list[dict[int,
 )
 def run(ctx: Context) -> Outcome:
     st = ctx.settings
-    eq: list[dict[str, float]] = []
     small: dict[str, list[dict[str, float]]] = {"none": [], "dropout": []}
     gaps: list[dict[int, float]] = []
     disagree: list[dict[int, float]] = []
-    for seed in ctx.seeds:
-        eq.append(equivalence(load_data({"name": "mnist5k", "train_size": _EQ["train_size"], "seed": seed}), seed,
-                              st["eq_steps"]))
-        data = load_data({"name": "mnist5k", "train_size": _SMALL["train_size"], "seed": seed})
-        small["none"].append(small_data(data, seed, 0.0, st["epochs"])[0])
-        res, model = small_data(data, seed, _SMALL["p"], st["epochs"])
-        small["dropout"].append(res)
+    seeds = list(ctx.seeds)
+    # (a) trains lockstep twins by hand (identical masks in fp64), one seed at a time
+    eq = [equivalence(load_data({"name": "mnist5k", "train_size": _EQ["train_size"], "seed": seed}), seed, st["eq_steps"])
+          for seed in seeds]
+    datas = [load_data({"name": "mnist5k", "train_size": _SMALL["train_size"], "seed": seed}) for seed in seeds]
+    small["none"] = small_data(datas, seeds, 0.0, st["epochs"])[0]
+    small["dropout"], models = small_data(datas, seeds, _SMALL["p"], st["epochs"])
+    for i, (seed, model, data) in enumerate(zip(seeds, models, datas)):
         g, dis = mc_gaps(model, data, seed)
         gaps.append(g)
         disagree.append(dis)
-        ctx.log(f"seed {seed}: eq {eq[-1]['max_diff']:.1e}/{eq[-1]['max_diff_no_lr_rescale']:.1e}, err "
-                f"{small['none'][-1]['test_err']:.4f}->{small['dropout'][-1]['test_err']:.4f}, "
-                f"disagree {disagree[-1]}")
+        ctx.log(f"seed {seed}: eq {eq[i]['max_diff']:.1e}/{eq[i]['max_diff_no_lr_rescale']:.1e}, err "
+                f"{small['none'][i]['test_err']:.4f}->{small['dropout'][i]['test_err']:.4f}, "
+                f"disagree {dis}")
     meas = effects(eq, small, disagree)
     S = ctx.summarize
     p = _EQ["p"]

@@ -48,23 +48,26 @@ def test_c9_verdicts_from_the_declared_criteria():
 
 def test_c9_lambda_is_chosen_on_the_validation_loss(monkeypatch):
     # the test loss prefers 1e-2, the validation loss 1e-3: the validation loss decides
-    fake = {1e-4: {"val_loss": 0.9, "test_loss": 0.5}, 1e-3: {"val_loss": 0.4, "test_loss": 0.6},
-            1e-2: {"val_loss": 0.7, "test_loss": 0.1}}
-    monkeypatch.setattr(c9, "weight_run", lambda data, seed, reg, epochs: fake[reg[0]["strength"]])
-    lam, best, vals = c9.tune_l2(None, 0, [1e-4, 1e-3, 1e-2], 1)
-    assert lam == 1e-3 and best is fake[1e-3] and vals == {k: v["val_loss"] for k, v in fake.items()}
+    # (seed 0); seed 1 prefers 1e-4 on its own validation loss: λ is chosen per seed
+    fake = {1e-4: [{"val_loss": 0.9, "test_loss": 0.5}, {"val_loss": 0.1, "test_loss": 0.5}],
+            1e-3: [{"val_loss": 0.4, "test_loss": 0.6}, {"val_loss": 0.4, "test_loss": 0.6}],
+            1e-2: [{"val_loss": 0.7, "test_loss": 0.1}, {"val_loss": 0.7, "test_loss": 0.1}]}
+    monkeypatch.setattr(c9, "weight_runs", lambda datas, seeds, reg, epochs: fake[reg[0]["strength"]])
+    (lam, best, vals), (lam1, best1, _) = c9.tune_l2([None, None], [0, 1], [1e-4, 1e-3, 1e-2], 1)
+    assert lam == 1e-3 and best is fake[1e-3][0] and vals == {k: v[0]["val_loss"] for k, v in fake.items()}
+    assert lam1 == 1e-4 and best1 is fake[1e-4][1]
 
 
 def test_c9_activity_run_counts_zeros():
     d = load_data({"name": "digits", "train_size": 300})
-    z0 = c9.activity_run(d, 0, 0.0, 2)
-    z1 = c9.activity_run(d, 0, 1e-2, 2)
+    z0, = c9.activity_runs([d], [0], 0.0, 2)
+    z1, = c9.activity_runs([d], [0], 1e-2, 2)
     assert 0.0 <= z0 < z1 <= 1.0
 
 
 def test_c9_weight_run_reports_validation_loss():
     d = load_data({"name": "digits", "train_size": 100})
-    r = c9.weight_run(d, 0, [{"name": "l2", "strength": 1e-3}], 1)
+    r, = c9.weight_runs([d], [0], [{"name": "l2", "strength": 1e-3}], 1)
     assert math.isfinite(r["val_loss"]) and r["gap"] == pytest.approx(r["test_loss"] - r["train_loss"])
 
 
