@@ -21,9 +21,10 @@ from ...data import load_data
 from ...models import build_model
 from ...plot import new_figure, save_figure
 from ...regularize.early_stopping import EarlyStopping, prechelt_stop
-from ...train import Callback, fit
+from ...train import Callback
 from ...train.fit import evaluate, loss_function
-from ..experiment import Context, Outcome, experiment
+from ...train.multiseed import fit_seeds
+from ..experiment import Context, Outcome, experiment, stacked_note
 from ..verdict import Criterion
 
 _COMMON = {"data": {"name": "mnist5k", "train_size": 500}, "model": {"name": "mlp", "depth": 2, "width": 256, "init": "torch"},
@@ -52,7 +53,7 @@ NOTES = (
     "best-validation epoch, but the test *accuracy* can keep creeping up while the model overfits in loss (it grows "
     "more confident on the examples it gets right, and much more confident on those it gets wrong): accuracy at the "
     "early-stopping point is {acc_end_minus_es_pp[mean]:.1f} pp (mean) below the end's. Judge early stopping on the "
-    "loss it monitors; monitor `val_acc` if accuracy is what matters."
+    "loss it monitors; monitor `val_acc` if accuracy is what matters. Training: {stacked[full]}; {stacked[stopped]}."
 )
 
 
@@ -60,35 +61,45 @@ NOTES = (
 class _TestCurve(Callback):
     """Analysis only: the test loss/accuracy after each epoch (the stopping rule never reads it)."""
 
+    stacks = True  # epoch-level only: in stacked training it reads its own copy's model and data
+
     def on_evaluate(self, state, record):
         loss_fn = loss_function(state.config, state.data.task)
         res = evaluate(state.model, state.data.x_test, state.data.y_test, loss_fn)
         record["test_loss"], record["test_acc"] = res["loss"], res["acc"]
 
 
-def _one(ctx: Context, seed: int) -> dict[str, Any]:
+def _runs(ctx: Context) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Runs A and B for every seed, each arm through `fit_seeds` (copy k: seed k's split, model and
+    train seed k); the arms stack where their callbacks can run per copy."""
     s = ctx.settings
-    data = load_data({**s["data"], "seed": seed})
-    train = {**s["train"], "epochs": s["epochs"], "seed": seed, "progress": "none"}
+    seeds = list(ctx.seeds)
+    datas = [load_data({**s["data"], "seed": seed}) for seed in seeds]
+    train = {**s["train"], "epochs": s["epochs"], "progress": "none"}
+
+    def models() -> list[torch.nn.Module]:
+        return [build_model(s["model"], d.input_shape, d.num_outputs, seed=seed) for d, seed in zip(datas, seeds)]
+
     # Run A: the whole budget, recording the test curve for the figure and the comparison.
-    model = build_model(s["model"], data.input_shape, data.num_outputs, seed=seed)
-    full = fit(model, data, train, callbacks=[_TestCurve()])
-    val = full.column("val_loss")
-    best = min(range(len(val)), key=lambda i: val[i])  # index of the best validation loss
-    # Run B: the same run with the early-stopping callback (patience, restore best weights).
-    model = build_model(s["model"], data.input_shape, data.num_outputs, seed=seed)
-    es = EarlyStopping(monitor="val_loss", patience=s["patience"], restore_best=True)
-    stopped = fit(model, data, train, callbacks=[es])
-    tr = full.column("train_loss")
-    prechelt = {name: prechelt_stop(c, val, tr, alpha=a, k=5, s=3)
-                for name, (c, a) in {"GL_5": ("GL", 5.0), "PQ_0.5": ("PQ", 0.5), "UP_3": ("UP", None)}.items()}
-    return {
-        "seed": seed, "val": val, "train": tr, "test": full.column("test_loss"), "test_acc": full.column("test_acc"),
-        "best_epoch": best + 1, "es_best_epoch": es.report["best_epoch"], "es_stop_epoch": stopped.epochs,
-        "es_reason": stopped.stop_reason or "", "es_test_loss": stopped.test["loss"], "es_test_acc": stopped.test["acc"],
-        "end_test_loss": full.test["loss"], "end_test_acc": full.test["acc"],
-        "curve_test_at_best": full.records[best]["test_loss"], "prechelt": prechelt,
-    }
+    fulls = fit_seeds(models(), datas, train, seeds=seeds, callbacks=lambda k: [_TestCurve()])
+    # Run B: the same runs with the early-stopping callback (patience, restore best weights).
+    ess = [EarlyStopping(monitor="val_loss", patience=s["patience"], restore_best=True) for _ in seeds]
+    stops = fit_seeds(models(), datas, train, seeds=seeds, callbacks=lambda k: [ess[k]])
+    runs = []
+    for seed, full, stopped, es in zip(seeds, fulls, stops, ess):
+        val = full.column("val_loss")
+        best = min(range(len(val)), key=lambda i: val[i])  # index of the best validation loss
+        tr = full.column("train_loss")
+        prechelt = {name: prechelt_stop(c, val, tr, alpha=a, k=5, s=3)
+                    for name, (c, a) in {"GL_5": ("GL", 5.0), "PQ_0.5": ("PQ", 0.5), "UP_3": ("UP", None)}.items()}
+        runs.append({
+            "seed": seed, "val": val, "train": tr, "test": full.column("test_loss"), "test_acc": full.column("test_acc"),
+            "best_epoch": best + 1, "es_best_epoch": es.report["best_epoch"], "es_stop_epoch": stopped.epochs,
+            "es_reason": stopped.stop_reason or "", "es_test_loss": stopped.test["loss"],
+            "es_test_acc": stopped.test["acc"], "end_test_loss": full.test["loss"], "end_test_acc": full.test["acc"],
+            "curve_test_at_best": full.records[best]["test_loss"], "prechelt": prechelt,
+        })
+    return runs, {"full": stacked_note(fulls, "full-budget runs"), "stopped": stacked_note(stops, "early-stopped runs")}
 
 
 def effects(runs: list[dict[str, Any]]) -> dict[str, list[float]]:
@@ -113,7 +124,7 @@ def effects(runs: list[dict[str, Any]]) -> dict[str, list[float]]:
 )
 def run(ctx: Context) -> Outcome:
     torch.set_num_threads(1)
-    runs = [_one(ctx, s) for s in ctx.seeds]
+    runs, stacked = _runs(ctx)
     meas = effects(runs)
     fig, axes = new_figure(2)
     for r in runs:
@@ -150,5 +161,5 @@ def run(ctx: Context) -> Outcome:
         f"{tl(r, r['prechelt']['PQ_0.5'])} | {tl(r, r['prechelt']['UP_3'])} |" for r in runs)
     numbers.update(table="| seed | best-val epoch | stopped after | test loss (early stop) | test loss (end) | "
                    "test acc % (early / end) | GL_5 stop | PQ_0.5 stop | UP_3 stop |\n|---|---|---|---|---|---|---|---|---|\n"
-                   + rows, strip=5, train_size=ctx.settings["data"]["train_size"])
+                   + rows, strip=5, train_size=ctx.settings["data"]["train_size"], stacked=stacked)
     return Outcome(measurements=meas, numbers=numbers, figures=["early_stopping.png"])

@@ -13,6 +13,7 @@ from initreg.lab.claims import c16_augmentation as c16
 from initreg.lab.claims import c17_calibration as c17
 from initreg.lab.experiment import Context
 from initreg.lab.verdict import judge
+from initreg.train import fit
 
 
 def _ctx(tmp_path: Path, settings: dict, seeds=(0, 1, 2)) -> Context:
@@ -107,7 +108,7 @@ def test_c17_stacked_arms_match_separate_fits():
     scores, hs = c17.train_arm(d, [0, 1], 1, label_smoothing=0.1)
     assert hs.vectorized and len(scores) == 2
     alone = c17.build_model(c17._MODEL, d.input_shape, d.num_outputs, seed=1)
-    c17.fit(alone, d, {**c17._TRAIN, "label_smoothing": 0.1, "epochs": 1, "seed": 1, "progress": "none"})
+    fit(alone, d, {**c17._TRAIN, "label_smoothing": 0.1, "epochs": 1, "seed": 1, "progress": "none"})
     assert c17._scores(alone, d)["ece"] == pytest.approx(scores[1]["ece"], abs=1e-4)
 
 
