@@ -1,9 +1,11 @@
 """The lab report in a real browser: headless Chromium (Debian's ``chromium`` and
 ``chromium-driver``, driven by selenium) opens ``index.html`` from disk, offline.
 
-By default the page is built from the synthetic records of ``test_report.py``. With
-``INITREG_REPORT_DIR=lab-out`` the test checks that folder's report instead and saves the top
-of the page as ``docs/img/report-top.png``."""
+Every check runs once per language of the report (``en``, ``ru``). By default the page is
+built from the synthetic records of ``test_report.py``. With ``INITREG_REPORT_DIR=lab-out``
+the test renders that folder's ``results.json`` (into a copy: the folder is left as it is) and
+saves the top of each page in the docs: ``docs/img/report-top.png`` (English) and
+``docs/img/report-top.ru.png`` (Russian)."""
 
 from __future__ import annotations
 
@@ -14,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from initreg.lab.report import read_results, write_report
+from initreg.lab.messages import languages, message
+from initreg.lab.report import read_results, render_report, write_report
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,23 +35,27 @@ def _chromium() -> tuple[str, str]:
     return browser, driver
 
 
-@pytest.fixture(scope="module")
-def page(tmp_path_factory):
+@pytest.fixture(scope="module", params=languages())
+def page(request, tmp_path_factory):
     browser, driver_path = _chromium()
     from selenium import webdriver
     from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.chrome.service import Service
 
+    lang = request.param
     real = os.environ.get("INITREG_REPORT_DIR")
+    out = tmp_path_factory.mktemp(f"browser-{lang}")
     if real:
-        out = Path(real)
-        claims = [r["claim"] for r in read_results(out)["claims"]]
+        doc = read_results(real)
+        if (Path(real) / "claims").is_dir():
+            shutil.copytree(Path(real) / "claims", out / "claims")
+        render_report(doc, out, lang=lang)
+        claims = [r["claim"] for r in doc["claims"]]
     else:
         from test_report import ENV, make_figures, records
 
-        out = tmp_path_factory.mktemp("browser")
         make_figures(out)
-        write_report(records(), out, quick=True, env=ENV)
+        write_report(records(), out, quick=True, env=ENV, lang=lang)
         claims = [r["claim"] for r in records()]
     opts = webdriver.ChromeOptions()
     opts.binary_location = browser
@@ -63,7 +70,7 @@ def page(tmp_path_factory):
         pytest.skip(f"headless Chromium does not start here: {str(e).splitlines()[0]}")
     try:
         drv.get((out / "index.html").resolve().as_uri())
-        yield {"driver": drv, "claims": claims, "real": bool(real), "out": out}
+        yield {"driver": drv, "claims": claims, "real": bool(real), "out": out, "lang": lang}
     finally:
         drv.quit()
 
@@ -102,10 +109,18 @@ def test_forest_plots_are_drawn(page):
     assert sizes and all(w > 100 for w in sizes)
 
 
+def test_the_page_is_in_its_language(page):
+    d = page["driver"]
+    assert d.execute_script("return document.documentElement.lang") == page["lang"]
+    heading = d.find_element("css selector", "h2#verdicts").text
+    assert heading == message("headline.heading", page["lang"])
+
+
 def test_screenshot_of_the_top(page, tmp_path):
     d = page["driver"]
     d.execute_script("window.scrollTo(0, 0)")
-    target = ROOT / "docs" / "img" / "report-top.png" if page["real"] else tmp_path / "report-top.png"
+    name = "report-top.png" if page["lang"] == "en" else f"report-top.{page['lang']}.png"
+    target = ROOT / "docs" / "img" / name if page["real"] else tmp_path / name
     target.parent.mkdir(parents=True, exist_ok=True)
     png = base64.b64decode(d.get_screenshot_as_base64())
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
