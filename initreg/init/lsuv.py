@@ -25,7 +25,7 @@ from torch import nn
 
 from ..errors import ConfigError
 from .facts import SchemeFacts, register_scheme
-from .initialize import WEIGHTED, InitReport, LayerReport, resolve_layers
+from .initialize import InitReport, LayerReport, is_weighted, layer_weight, resolve_layers
 from .schemes import orthogonal_
 
 __all__ = ["lsuv_"]
@@ -55,10 +55,10 @@ def lsuv_(model: nn.Module, data: torch.Tensor, *, tol: float = 0.1, max_iter: i
         raise ConfigError(f"lsuv: max_iter must be an integer >= 1; got max_iter={max_iter!r}")
     if not isinstance(data, torch.Tensor) or data.ndim < 1 or len(data) < 2:
         raise ConfigError("lsuv: data must be a tensor batch with at least 2 examples")
-    infos = {id(i.module): i for i in resolve_layers(model, method)}
-    layers = [m for m in model.modules() if isinstance(m, WEIGHTED)]
+    infos = {id(i.module): i for i in resolve_layers(model, method, example=data)}
+    layers = [m for m in model.modules() if is_weighted(m)]
     for m in layers:
-        orthogonal_(m.weight, generator=generator)
+        orthogonal_(layer_weight(m), generator=generator)
         if zero_bias and m.bias is not None:
             with torch.no_grad():
                 m.bias.zero_()
@@ -99,7 +99,7 @@ def lsuv_(model: nn.Module, data: torch.Tensor, *, tol: float = 0.1, max_iter: i
             finally:
                 h.remove()
             info = infos.get(id(m))
-            rows.append(LayerReport(name=names.get(id(m), "?"), kind=type(m).__name__, shape=tuple(m.weight.shape),
+            rows.append(LayerReport(name=names.get(id(m), "?"), kind=type(m).__name__, shape=tuple(layer_weight(m).shape),
                                     fan_in=info.fan_in if info else 0, fan_out=info.fan_out if info else 0,
                                     activation=info.activation_name if info else "?",
                                     resolved_by=info.resolved_by if info else "hooks", scheme="lsuv", gain=None,

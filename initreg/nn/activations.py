@@ -12,8 +12,9 @@ with an :class:`Activation` record (``activation_info(name)``) holding
 - whether it is zero-centred (its mean under a standard normal input is 0).
 
 The lecture's eight (identity/linear, binary step, sigmoid, tanh, ReLU, softplus, leaky
-ReLU, ELU) and the modern ones (GELU, Hendrycks & Gimpel 2016; SiLU/swish, Elfwing et
-al. 2017, Ramachandran et al. 2017; SELU, Klambauer et al. 2017; Mish, Misra 2019).
+ReLU, ELU) and the modern ones (GELU, Hendrycks & Gimpel 2016, with its tanh and sigmoid
+approximations; SiLU/swish, Elfwing et al. 2017, Ramachandran et al. 2017; SELU, Klambauer
+et al. 2017; Mish, Misra 2019). Hugging Face's activation modules are recognised by class.
 
 **Binary step.** ``H(x) = 1[x ≥ 0]`` has derivative 0 for every x ≠ 0 (undefined at 0), so
 backpropagation through it passes no gradient at all. ``make_activation("binary_step",
@@ -60,6 +61,7 @@ __all__ = [
     "is_transparent",
     "TRANSPARENT",
     "make_activation",
+    "QuickGELU",
     "SELU_ALPHA",
     "SELU_SCALE",
 ]
@@ -281,6 +283,50 @@ _register(Activation(
     r"x\,\Phi(x)", r"\Phi(x) + x\,\varphi(x)", Range(_GELU_MIN, math.inf, (True, False)), False,
     note="Hendrycks & Gimpel (2016); exact (erf) form", plain=("x*Phi(x)", "Phi(x) + x*phi(x)")), lambda: nn.GELU())
 
+_GELU_C = math.sqrt(2.0 / math.pi)
+_GELU_TANH_MIN = -0.1700407505712541  # at x = -0.75246, Newton on f' in float64
+_QUICK_GELU_A = 1.702
+_QUICK_GELU_MIN = _SILU_MIN / _QUICK_GELU_A  # x σ(a x) = silu(a x) / a
+
+
+def _gelu_tanh(x):
+    return 0.5 * x * (1 + torch.tanh(_GELU_C * (x + 0.044715 * x ** 3)))
+
+
+def _gelu_tanh_df(x):
+    t = torch.tanh(_GELU_C * (x + 0.044715 * x ** 3))
+    return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * _GELU_C * (1 + 3 * 0.044715 * x * x)
+
+
+class QuickGELU(nn.Module):
+    """``x·σ(1.702x)``: the sigmoid approximation of GELU (Hendrycks & Gimpel 2016, §2), used by
+    CLIP and Hugging Face's ``quick_gelu``.
+
+    >>> QuickGELU()(torch.tensor([0.0, 1.0]))
+    tensor([0.0000, 0.8458])
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * torch.sigmoid(_QUICK_GELU_A * x)
+
+
+_register(Activation(
+    "gelu_tanh", _gelu_tanh, _gelu_tanh_df,
+    r"\tfrac12 x\,(1+\tanh(\sqrt{2/\pi}\,(x+0.044715x^3)))",
+    r"\tfrac12(1+t) + \tfrac12 x(1-t^2)\sqrt{2/\pi}\,(1+0.134145x^2),\ t=\tanh(\cdot)",
+    Range(_GELU_TANH_MIN, math.inf, (True, False)), False,
+    note="GELU's tanh approximation (Hendrycks & Gimpel 2016): GPT-2's gelu_new, nn.GELU(approximate='tanh')",
+    plain=("x/2 (1 + tanh(sqrt(2/pi)(x + 0.044715x^3)))", "(1+t)/2 + x(1-t^2)sqrt(2/pi)(1+0.134145x^2)/2")),
+    lambda: nn.GELU(approximate="tanh"))
+
+_register(Activation(
+    "quick_gelu", lambda x: x * _sig(_QUICK_GELU_A * x),
+    lambda x: _sig(_QUICK_GELU_A * x) * (1 + _QUICK_GELU_A * x * (1 - _sig(_QUICK_GELU_A * x))),
+    r"x\,\sigma(1.702x)", r"\sigma(1.702x)\,(1 + 1.702x(1-\sigma(1.702x)))",
+    Range(_QUICK_GELU_MIN, math.inf, (True, False)), False,
+    note="GELU's sigmoid approximation (Hendrycks & Gimpel 2016); CLIP's quick_gelu",
+    plain=("x*sigmoid(1.702x)", "s(1.702x)(1 + 1.702x(1-s(1.702x)))")), lambda: QuickGELU())
+
 _register(Activation(
     "silu", lambda x: x * _sig(x), lambda x: _sig(x) * (1 + x * (1 - _sig(x))),
     r"x\,\sigma(x)", r"\sigma(x)\,(1 + x(1-\sigma(x)))", Range(_SILU_MIN, math.inf, (True, False)), False,
@@ -340,6 +386,21 @@ def make_activation(name: str | dict, **params) -> nn.Module:
     return activations.build(cfg)
 
 
+# Hugging Face transformers' activation modules (``transformers.activations``), by class name so
+# that recognising them never imports transformers: each computes exactly the named function.
+_HF_ACTIVATIONS = {"GELUActivation": "gelu", "NewGELUActivation": "gelu_tanh", "FastGELUActivation": "gelu_tanh",
+                   "GELUTanh": "gelu_tanh", "PytorchGELUTanh": "gelu_tanh", "QuickGELUActivation": "quick_gelu",
+                   "SiLUActivation": "silu", "MishActivation": "mish", "LinearActivation": "identity"}
+
+
+def _hf_activation(m: nn.Module) -> dict[str, Any] | None:
+    cls = type(m)
+    if not cls.__module__.startswith("transformers."):
+        return None
+    name = _HF_ACTIVATIONS.get(cls.__name__)
+    return None if name is None else {"name": name}
+
+
 def activation_of_module(m: nn.Module) -> dict[str, Any] | None:
     """The activation config (``{"name": ..., **params}``) a module computes, or None.
 
@@ -355,7 +416,12 @@ def activation_of_module(m: nn.Module) -> dict[str, Any] | None:
     if isinstance(m, nn.Softplus):
         return {"name": "softplus"} if (m.beta == 1 and m.threshold >= 20) else None
     if isinstance(m, nn.GELU):
-        return {"name": "gelu"} if m.approximate == "none" else None
+        return {"name": "gelu" if m.approximate == "none" else "gelu_tanh"}
+    if isinstance(m, QuickGELU):
+        return {"name": "quick_gelu"}
+    hf = _hf_activation(m)
+    if hf is not None:
+        return hf
     simple = {nn.Identity: "identity", nn.Sigmoid: "sigmoid", nn.Tanh: "tanh", nn.ReLU: "relu",
               nn.SiLU: "silu", nn.SELU: "selu", nn.Mish: "mish"}
     for cls, name in simple.items():

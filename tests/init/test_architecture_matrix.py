@@ -19,7 +19,7 @@ from torch import nn
 from initreg.cli import main
 from initreg.init import initialize
 from initreg.init.gain import gain as activation_gain
-from initreg.init.initialize import WEIGHTED
+from initreg.init.initialize import is_hf_conv1d, is_weighted, layer_weight
 from initreg.probe import Probe, weight_layers
 
 
@@ -134,14 +134,24 @@ def test_auto_init_reports_every_layer_honestly(arch):
     rep, warned = _init(model)
     modules = dict(model.named_modules())
     by_name = {r.name: r for r in rep}
-    # every Linear/Conv is a row; every other >= 2-D parameter is named as skipped: nothing is left out unsaid
-    assert sorted(by_name) == sorted(n for n, m in modules.items() if isinstance(m, WEIGHTED))
+    # every Linear/Conv (HF's Conv1D too) and every embedding is a row; every other >= 2-D parameter
+    # is named as skipped: nothing is left out unsaid
+    assert sorted(by_name) == sorted(n for n, m in modules.items() if is_weighted(m) or isinstance(m, nn.Embedding))
     covered = {id(modules[n].weight) for n in by_name} | {id(modules[n].weight) for n in rep.skipped if n in modules}
     covered |= {id(p) for n, p in model.named_parameters() if n in rep.skipped}
     assert [n for n, p in model.named_parameters() if p.ndim >= 2 and id(p) not in covered] == []
+    assert not set(rep.skipped) & set(by_name)
     for r in rep:
-        w = modules[r.name].weight
-        assert torch.isfinite(w).all()
+        m = modules[r.name]
+        if isinstance(m, nn.Embedding):  # auto: N(0, 1) (fan_in 1), or the init of the layer it is tied to
+            assert r.fan_in == 1 and torch.isfinite(m.weight).all()
+            if r.resolved_by.startswith("tied to "):
+                assert m.weight is modules[r.resolved_by.removeprefix("tied to ")].weight
+            else:
+                assert r.resolved_by == "embedding" and r.std == pytest.approx(1.0, rel=0.12)
+            continue
+        w = layer_weight(m)
+        assert torch.isfinite(w).all() and tuple(w.shape) == tuple(r.shape)
         # the report's std is the weight's, and it is the auto scheme's g/sqrt(fan_in) for the activation it names
         assert r.std == pytest.approx(float(w.detach().std()), rel=1e-6)
         act = "identity" if r.activation == "?" else r.activation
@@ -149,7 +159,7 @@ def test_auto_init_reports_every_layer_honestly(arch):
         assert r.gain == pytest.approx(activation_gain(act, mode="forward"), rel=1e-6)
         assert r.std == pytest.approx(expected, rel=0.3 if w.numel() < 500 else 0.12), r
         # how the activation was found, or why not: never a bare guess
-        assert r.resolved_by in ("fx", "sequential") or r.resolved_by.startswith(("module order (unverified", "unresolved: "))
+        assert r.resolved_by in ("fx", "sequential", "traced") or r.resolved_by.startswith(("module order (unverified", "unresolved: "))
         if r.activation == "?":
             assert r.resolved_by.startswith("unresolved: ")
             assert any(u.startswith(r.name + " (") for u in rep.unresolved)
@@ -160,36 +170,56 @@ def test_auto_init_reports_every_layer_honestly(arch):
     for n, (w0, b0) in norms_before.items():  # layer norms are left as they were: weight 1, bias 0
         assert torch.equal(modules[n].weight, w0) and torch.equal(modules[n].bias, b0)
         assert torch.all(w0 == 1) and torch.all(b0 == 0)
-    for n, m in modules.items():  # embeddings keep their library's init: finite, O(1/sqrt(d)) .. O(1)
-        if isinstance(m, nn.Embedding):
-            assert n in rep.skipped and torch.isfinite(m.weight).all()
-            assert 0.01 <= float(m.weight.detach().std()) <= 1.5
     text = str(rep)
     assert all(r.name in text for r in rep) and all(s in text for s in rep.skipped)
 
 
 def test_what_each_architecture_resolves():
-    """Per architecture: what fx found, and the reasons it gives where it could not."""
+    """Per architecture: what the trace found, and the reasons it gives where it could not."""
     rep, _ = _init(_build("functional_conv"))  # F.relu / torch.tanh in forward: found through the graph
     assert [(r.name, r.activation, r.resolved_by) for r in rep] == [
         ("c1", "relu", "fx"), ("c2", "tanh", "fx"), ("fc1", "relu", "fx"), ("fc2", "identity", "fx")]
-    rep, _ = _init(_build("resnet_style"))  # a residual add is not an activation: unresolved, named
+    rep, _ = _init(_build("resnet_style"))  # a residual add is followed to the ReLU after it (He et al. 2016)
     got = {r.name: (r.activation, r.resolved_by) for r in rep}
     assert got["stem"] == ("relu", "fx") and got["blocks.0.conv1"] == ("relu", "fx") and got["fc"] == ("identity", "fx")
-    assert got["blocks.0.conv2"] == ("?", "unresolved: residual add")
+    assert got["blocks.0.conv2"] == ("relu", "fx") and not rep.unresolved
     rep, _ = _init(_build("transformer_encoder"))
     got = {r.name: r.resolved_by for r in rep}
-    assert got["head"] == "fx"
-    assert got["enc.layers.0.linear1"] == "unresolved: inside enc (TransformerEncoder), which torch.fx traces as one op"
-    assert "enc.layers.0.self_attn.in_proj_weight" in rep.skipped and "emb" in rep.skipped
-    rep, warned = _init(_build("gpt2"))  # fx cannot trace HF models: the fallback says so
-    assert [r.name for r in rep] == ["lm_head"] and rep[0].resolved_by.startswith("module order (unverified: fx failed")
-    assert "transformer.h.0.attn.c_attn" in rep.skipped and "transformer.wte" in rep.skipped  # HF Conv1D: not touched
+    assert got["head"] == "fx" and got["emb"] == "embedding"
+    assert got["enc.layers.0.linear1"] == "unresolved: inside enc (TransformerEncoder), which the trace records as one op"
+    assert "enc.layers.0.self_attn.in_proj_weight" in rep.skipped
+    # Hugging Face models do not trace symbolically: one forward pass on their dummy inputs (or data=) is traced
+    rep, warned = _init(_build("gpt2"))
+    got = {r.name: (r.kind, r.activation, r.resolved_by, r.fan_in, r.fan_out) for r in rep}
+    assert got["transformer.h.0.attn.c_attn"] == ("Conv1D", "identity", "traced", 32, 96)  # q, k, v: attention is linear
+    assert got["transformer.h.0.mlp.c_fc"] == ("Conv1D", "gelu_tanh", "traced", 32, 128)  # NewGELUActivation
+    assert got["transformer.h.0.mlp.c_proj"][1:3] == ("identity", "traced")  # through the residual stream to lm_head
+    assert got["transformer.wte"][2] == "tied to lm_head" and got["transformer.wpe"][2] == "embedding"
+    assert not rep.unresolved and not rep.skipped and not warned
+    c_fc = _build("gpt2").transformer.h[0].mlp.c_fc
+    assert is_hf_conv1d(c_fc) and c_fc.weight.shape == (32, 128)  # stored (in, out): fan_in is its first dim
     rep, _ = _init(_build("bert"))
-    assert all(r.resolved_by.startswith(("module order (unverified: fx failed", "unresolved: ")) for r in rep)
-    got = {r.name: r.resolved_by for r in rep}  # HF's GELUActivation module is not one initreg knows
-    assert got["bert.encoder.layer.0.intermediate.dense"] == (
-        "unresolved: next in module order is GELUActivation, not a known activation")
+    got = {r.name: (r.activation, r.resolved_by) for r in rep}
+    assert got["bert.encoder.layer.0.intermediate.dense"] == ("gelu", "traced")  # HF's GELUActivation
+    assert got["bert.pooler.dense"] == ("tanh", "traced") and got["classifier"] == ("identity", "traced")
+    assert not rep.unresolved
+    vit = _build("vit")  # ViT's dummy_inputs are token ids, which it cannot take: module order, and it says so
+    rep, warned = _init(vit)
+    assert all(r.resolved_by.startswith("module order (unverified: fx failed") for r in rep if r.kind != "Embedding")
+    assert any("guessed from module order" in m for m in warned)
+    rep = initialize(vit, "auto", data={"pixel_values": _images(torch.Generator().manual_seed(0))}, warn=False)
+    got = {r.name: (r.activation, r.resolved_by) for r in rep}
+    assert got["vit.layers.0.mlp.fc1"] == ("gelu", "traced") and not rep.unresolved
+
+
+def test_traced_forward_leaves_the_model_as_it_was():
+    model = _build("resnet_style").train()
+    bn_before = model.bn.running_mean.clone()
+    initialize(model, "auto", method="auto", data=_images(torch.Generator().manual_seed(0)), warn=False)
+    rep = initialize(model, "auto", data=_images(torch.Generator().manual_seed(0)), warn=False)
+    assert model.training and torch.equal(model.bn.running_mean, bn_before)  # eval, no_grad pass: no statistics moved
+    assert all(not hasattr(m, "_initreg_trace_args") for m in model.modules())
+    assert {r.resolved_by for r in rep} == {"fx"}  # fx traces it: the runtime trace is only the fallback
 
 
 @pytest.mark.parametrize("arch", list(ARCHS))

@@ -79,18 +79,35 @@ class Custom(nn.Module):
         return self.head(F.gelu(x))
 
 
-def test_custom_module_by_fx_with_unresolved_layer():
+def test_custom_module_by_fx_follows_a_residual_add():
     m = Custom()
-    with pytest.warns(UserWarning, match=r"could not find the activation after 1 layer\(s\).*res \(residual add\)"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # every layer resolved: no warning
         rep = initialize(m, "auto", generator=g())
     acts = {r.name: r.activation for r in rep}
-    assert acts == {"conv": "relu", "fc": "leaky_relu(negative_slope=0.2)", "mid": "tanh", "res": "?",
+    # res's output is added to x, and the sum goes into GELU: res gets GELU's gain, like He et al.'s residual nets
+    assert acts == {"conv": "relu", "fc": "leaky_relu(negative_slope=0.2)", "mid": "tanh", "res": "gelu",
                     "head": "identity"}
     assert [r.name for r in rep] == ["conv", "fc", "mid", "res", "head"]  # forward order, not registration
-    assert rep.unresolved == ["res (residual add)"]
-    assert {r.resolved_by for r in rep if r.name != "res"} == {"fx"}
+    assert rep.unresolved == [] and {r.resolved_by for r in rep} == {"fx"}
     assert rep[0].fan_in == 27 and rep[0].std == pytest.approx(math.sqrt(2 / 27), rel=0.3)
-    assert "unresolved (initialized as linear): res" in rep.table()
+
+
+def test_custom_module_by_fx_with_unresolved_layer():
+    class TwoWays(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = nn.Linear(8, 8), nn.Linear(8, 2)
+
+        def forward(self, x):
+            h = self.a(x)
+            return self.b(torch.relu(h) * torch.tanh(h))  # two different activations of one output
+
+    with pytest.warns(UserWarning, match=r"could not find the activation after 1 layer\(s\).*a \(output used by several"):
+        rep = initialize(TwoWays(), "auto", generator=g())
+    assert [r.activation for r in rep] == ["?", "identity"]
+    assert rep.unresolved == ["a (output used by several different ops)"]
+    assert "unresolved (initialized as linear): a" in rep.table()
 
 
 def test_untraceable_model_falls_back_to_module_order():

@@ -4,6 +4,7 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from initreg.errors import ConfigError
@@ -13,6 +14,7 @@ from initreg.nn.activations import (
     activation_info,
     activation_of_module,
     activations,
+    is_activation,
     make_activation,
 )
 
@@ -80,7 +82,7 @@ def test_module_round_trip_and_errors():
             again = activation_of_module(make_activation(cfg))
             assert again == cfg
     assert activation_of_module(nn.Softplus(beta=2)) is None  # not the table's softplus
-    assert activation_of_module(nn.GELU(approximate="tanh")) is None
+    assert activation_of_module(nn.GELU(approximate="tanh")) == {"name": "gelu_tanh"}
     assert activation_of_module(nn.Linear(2, 2)) is None
     with pytest.raises(ConfigError, match=r"unknown activation 'tanhh' \(did you mean 'tanh'\?\); known: .*sigmoid"):
         make_activation("tanhh")
@@ -118,3 +120,30 @@ def test_module_classifier():
     assert activation_bounds(nn.Hardtanh(-2.0, 3.0)) == (-2.0, 3.0)
     for m in (nn.ReLU(), nn.ELU(), nn.GELU(), BinaryStep(), nn.Identity()):
         assert activation_bounds(m) is None, m
+
+
+@pytest.mark.parametrize("name, torch_fn", [
+    ("gelu_tanh", lambda x: F.gelu(x, approximate="tanh")),
+    ("quick_gelu", lambda x: x * torch.sigmoid(1.702 * x)),
+])
+def test_gelu_approximations_match_torch_and_autograd(name, torch_fn):
+    x = torch.linspace(-6, 6, 2001, dtype=torch.float64, requires_grad=True)
+    info = activation_info(name)
+    y = info.f(x)
+    assert torch.allclose(y, torch_fn(x), atol=1e-12)
+    (g,) = torch.autograd.grad(torch_fn(x).sum(), x)
+    assert torch.allclose(info.df(x), g, atol=1e-12)  # the hand-written derivative is autograd's
+    lo, _ = info.range.bounds()
+    assert float(y.min()) == pytest.approx(lo, abs=2e-5) and float(y.min()) >= lo  # the minimum, on a 0.006 grid
+    assert torch.allclose(make_activation(name)(x.detach()), info.f(x.detach()), atol=1e-12)
+
+
+def test_hugging_face_activation_modules_are_recognised_by_class():
+    acts = pytest.importorskip("transformers.activations")
+    x = torch.linspace(-5, 5, 101, dtype=torch.float64)
+    for cls_name, want in [("GELUActivation", "gelu"), ("NewGELUActivation", "gelu_tanh"),
+                           ("FastGELUActivation", "gelu_tanh"), ("QuickGELUActivation", "quick_gelu")]:
+        m = getattr(acts, cls_name)()
+        assert activation_of_module(m) == {"name": want} and is_activation(m)
+        assert torch.allclose(m(x), activation_info(want).f(x), atol=1e-6), cls_name  # it computes that function
+    assert activation_of_module(acts.ClippedGELUActivation(-1.0, 1.0)) is None  # clipped: not a table function
