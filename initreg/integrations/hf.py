@@ -8,6 +8,9 @@
   verdict; it can stop training on a bad verdict.
 - `WeightPenaltyTrainerCallback`: `WeightPenalty` ``R(θ) = l1 Σ|θ| + (l2/2) Σθ²`` added to
   the training loss without subclassing the ``Trainer``.
+- `ActivityPenaltyTrainerCallback`: `ActivityPenalty` ``R = (1/B) Σ (l1 Σ|h| + (l2/2) Σh²)``
+  on chosen modules' outputs ``h`` (every activation module by default; HF's GELU modules
+  included), added to the loss the model returns.
 
 >>> from initreg.integrations.hf import WeightPenaltyTrainerCallback
 >>> WeightPenaltyTrainerCallback(l2=1e-4).penalty.l2
@@ -16,7 +19,9 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
+from types import SimpleNamespace
 from typing import Any
 
 import torch
@@ -28,10 +33,10 @@ transformers = require("transformers", extra="hf")
 require("accelerate", extra="hf", feature="the Hugging Face Trainer")
 
 from ..probe import ProbeReport, probe  # noqa: E402
-from ..regularize.penalties import WeightPenalty  # noqa: E402
+from ..regularize.penalties import ActivityPenalty, WeightPenalty  # noqa: E402
 from .penalty_step import add_penalty_gradient  # noqa: E402
 
-__all__ = ["ProbeTrainerCallback", "WeightPenaltyTrainerCallback"]
+__all__ = ["ProbeTrainerCallback", "WeightPenaltyTrainerCallback", "ActivityPenaltyTrainerCallback"]
 
 
 class _CallWithBatch(nn.Module):
@@ -137,3 +142,69 @@ class WeightPenaltyTrainerCallback(transformers.TrainerCallback):
         if args.fp16:
             self._add_gradient(state, model)
         return control
+
+
+class ActivityPenaltyTrainerCallback(transformers.TrainerCallback):
+    """`ActivityPenalty` ``R = (1/B) Σ_batch (l1 Σ|h| + (l2/2) Σh²)`` (times its schedule) on the
+    outputs ``h`` of chosen modules, added to the loss the model returns.
+
+    Forward hooks record the chosen modules' outputs in training-mode forwards; a forward hook
+    on the model itself adds ``R`` to its output's ``loss``. The ``Trainer`` then treats
+    ``loss + R`` as the model's loss — its gradient accumulation and fp16 loss scaling apply to
+    ``R`` as to the loss, so the gradients are those of ``compute_loss`` returning ``loss + R``.
+    When the ``Trainer`` passes ``num_items_in_batch`` to the model (it then does not divide
+    the loss by the accumulation steps), ``R`` is divided by them, so it counts once per
+    optimizer step either way. The model must compute its loss (its batches carry ``labels``).
+    Evaluation forwards (eval mode, no grad) are not penalized. ``self.last`` is the last
+    training forward's ``R``. Arguments are `ActivityPenalty`'s (``modules=None``: every
+    activation module, Hugging Face's own GELU modules included).
+    """
+
+    def __init__(self, l1: float = 0.0, l2: float = 0.0, **kw: Any):
+        self.penalty = ActivityPenalty(l1, l2, **kw)
+        self.last = float("nan")
+        self._handle: Any = None
+        self._state: Any = None
+        self._accumulation = 1
+
+    def _add_to_loss(self, module: nn.Module, args: Any, kwargs: dict[str, Any], output: Any) -> Any:
+        pen = self.penalty
+        if not (module.training and torch.is_grad_enabled()):
+            pen.penalty()  # forget the terms of a forward that trains nothing
+            return None
+        loss = output.get("loss") if isinstance(output, Mapping) else getattr(output, "loss", None)
+        if loss is None:
+            pen.penalty()
+            raise ValueError("ActivityPenaltyTrainerCallback adds R to the loss the model returns, and this model "
+                             "returned none: give its training batches 'labels'")
+        st = self._state
+        s = pen.multiplier(SimpleNamespace(step=st.global_step, total_steps=max(st.max_steps, 1))) \
+            if pen.schedule != "constant" and st is not None else 1.0
+        r = pen.penalty(s)
+        if "num_items_in_batch" in kwargs:  # the Trainer will not divide this micro-batch's loss by the steps
+            r = r / self._accumulation
+        self.last = float(r.detach())
+        output["loss"] = loss + r.to(loss.dtype)
+        return output
+
+    def on_train_begin(self, args: Any, state: Any, control: Any, model: nn.Module | None = None, **kw: Any):
+        self.detach()
+        self._state, self._accumulation = state, max(int(args.gradient_accumulation_steps), 1)
+        self.penalty.attach(model)
+        self._handle = model.register_forward_hook(self._add_to_loss, with_kwargs=True)
+        return control
+
+    def on_train_end(self, args: Any, state: Any, control: Any, **kw: Any):
+        self.detach()
+        return control
+
+    def detach(self) -> None:
+        """Remove the hooks from the model (done at the end of training)."""
+        self.penalty.detach()
+        if self._handle is not None:
+            self._handle.remove()
+            self._handle = None
+
+    def __repr__(self) -> str:
+        last = "" if math.isnan(self.last) else f", last={self.last:.4g}"
+        return f"ActivityPenaltyTrainerCallback(l1={self.penalty.l1}, l2={self.penalty.l2}{last})"

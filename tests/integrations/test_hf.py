@@ -8,9 +8,13 @@ import transformers  # the dev extra installs it (with accelerate): these tests 
 from torch.utils.data import Dataset
 
 from initreg.init import initialize
-from initreg.integrations.hf import ProbeTrainerCallback, WeightPenaltyTrainerCallback
+from initreg.integrations.hf import (
+    ActivityPenaltyTrainerCallback,
+    ProbeTrainerCallback,
+    WeightPenaltyTrainerCallback,
+)
 from initreg.probe import LABELS
-from initreg.regularize.penalties import WeightPenalty
+from initreg.regularize.penalties import ActivityPenalty, WeightPenalty
 
 transformers.logging.set_verbosity_error()
 
@@ -99,3 +103,34 @@ def test_hf_probe_reports_verdicts_and_stops_on_a_bad_one(tmp_path):
     tr = transformers.Trainer(model=_bert(), args=_args(tmp_path / "go"), train_dataset=Tokens(), callbacks=[go])
     tr.train()
     assert go.stop_reason is None and tr.state.global_step == 6
+
+
+def test_hf_activity_penalty_equals_penalty_in_compute_loss(tmp_path):
+    """Same weights as a Trainer whose compute_loss adds ActivityPenalty's R of the same forward;
+    HF's GELUActivation modules are among the penalized activations."""
+    ref_pen = ActivityPenalty(l1=1e-3, l2=1e-2)
+
+    class Reference(transformers.Trainer):
+        def compute_loss(self, model, inputs, return_outputs=False, **kw):
+            ref_pen.penalty()
+            out = model(**inputs)
+            return out.loss + ref_pen.penalty()
+
+    a, b, c = _bert(), _bert(), _bert()
+    cb = ActivityPenaltyTrainerCallback(l1=1e-3, l2=1e-2)
+    chosen = [type(m).__name__ for _, m in cb.penalty.chosen(a)]
+    assert "GELUActivation" in chosen and "Tanh" in chosen  # BERT's intermediate GELU and pooler tanh
+    ref_pen.attach(b)
+    one = {"gradient_accumulation_steps": 1}  # with accumulation, compute_loss's R would count once per micro-batch
+    for m, args, cbs in [(a, _args(tmp_path / "a", **one), [cb]), (c, _args(tmp_path / "c", **one), [])]:
+        transformers.Trainer(model=m, args=args, train_dataset=Tokens(), callbacks=cbs).train()
+    Reference(model=b, args=_args(tmp_path / "b", **one), train_dataset=Tokens()).train()
+    ref_pen.detach()
+    assert cb.last > 0 and cb._handle is None and not cb.penalty._handles  # hooks removed at the end
+    for (n, p), q in zip(a.named_parameters(), b.parameters()):
+        torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6, msg=n)
+    assert any(not torch.allclose(p, r, atol=1e-4) for p, r in zip(a.parameters(), c.parameters()))
+    a.eval()
+    with torch.no_grad():  # evaluation is not penalized: the hook leaves the loss alone
+        batch = {k: torch.stack([Tokens()[i][k] for i in range(4)]) for k in ("input_ids", "attention_mask", "labels")}
+        assert a(**batch).loss.isfinite()
