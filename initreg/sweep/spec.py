@@ -195,6 +195,10 @@ class SweepSpec(BaseModel):
                 self.build_pruner()
             except ConfigError as e:
                 raise ValueError(str(e)) from None
+            k = (self.base.get("train") or {}).get("seeds", 1) if isinstance(self.base.get("train"), Mapping) else 1
+            if k != 1 or "train.seeds" in self.params:
+                raise ValueError("a pruner judges single-seed runs; drop train.seeds from base/params (the sweep's "
+                                 "seeds: key already runs each seed as its own run)")
         if not self.params:
             raise ValueError("params is empty: give at least one key with values, e.g. params: {train.lr: [0.01, 0.1]}")
         for k, v in self.params.items():

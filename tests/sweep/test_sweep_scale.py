@@ -41,10 +41,12 @@ def _rows(where: Path) -> list[dict]:
     ({"name": "median", "metric": "test_acc"}, r"metric must be one of val_loss, val_acc"),
     ({"name": "successive_halving", "reduction_factor": 1}, r"reduction_factor"),
     ({"warmup_epochs": 1}, r"pruner must be a mapping with a name \(known: median, successive_halving\)"),
+    ({"name": "median", "seeds_in_base": True}, r"a pruner judges single-seed runs"),
 ])
 def test_bad_pruner_specs_fail_with_one_line(pruner, match):
+    base = {**BASE, "train": {**BASE["train"], "seeds": 2}} if pruner.pop("seeds_in_base", False) else BASE
     with pytest.raises(ConfigError, match=match) as e:
-        load_spec({"base": BASE, "params": {"train.lr": [0.1]}, "pruner": pruner})
+        load_spec({"base": base, "params": {"train.lr": [0.1]}, "pruner": pruner})
     assert "\n" not in str(e.value)
 
 
