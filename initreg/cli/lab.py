@@ -49,7 +49,7 @@ def lab_cmd(
     if json_ and not list_:
         raise ConfigError("--json only goes with --list (initreg lab --list --json); got --json without --list")
     if list_:
-        _print_list(select(ids), as_json=json_)
+        _print_list(select(ids), as_json=json_, lang=lang)
         return
 
     width = max(len(message(f"verdict.{v}", lang)) for v in styles) + 1
@@ -86,9 +86,13 @@ def _check_lang(lang: str) -> None:
         raise ConfigError(f"--lang must be one of {', '.join(languages())}; got {lang!r}")
 
 
-def _print_list(exps: list, as_json: bool) -> None:
-    """``--list``: the claims with their lecture ids; ``--json``: exactly one JSON array on stdout."""
+def _print_list(exps: list, as_json: bool, lang: str = "en") -> None:
+    """``--list``: the claims with their lecture ids (titles and criteria in ``lang``);
+    ``--json``: exactly one JSON array on stdout (English: it is for programs)."""
     from ..lab.coverage import listing
+    from ..lab.messages import message
+    from ..lab.texts import claim_text
+    from ..lab.verdict import criterion_sentence
 
     if as_json:
         import json
@@ -96,9 +100,17 @@ def _print_list(exps: list, as_json: bool) -> None:
 
         sys.stdout.write(json.dumps(listing(exps), ensure_ascii=False, indent=1) + "\n")
         return
-    t = new_table("lab claims", "claim", "lecture", "title", "criterion")
+    t = new_table(message("cli.list_title", lang),
+                  *(message(k, lang) for k in ("col.claim", "col.lecture", "col.title", "col.criterion")))
     for e in exps:
-        t.add_row(e.claim, ", ".join(e.lecture), e.title, e.criterion)
+        ct = claim_text(e.claim, lang) if lang != "en" else None
+        if ct is None:
+            t.add_row(e.claim, ", ".join(e.lecture), e.title, e.criterion)
+            continue
+        words = [(c, ct.criteria.get(c.part) or {"metric": c.metric, "text": c.text}) for c in e.criteria]
+        criterion = "; ".join(f"({c.part}) " + criterion_sentence(c.kind, w["metric"], c.unit, c.direction, c.threshold,
+                                                                 w.get("text", ""), lang) for c, w in words)
+        t.add_row(e.claim, ", ".join(e.lecture), ct.title or e.title, criterion or e.criterion)
     console.print(t)
 
 

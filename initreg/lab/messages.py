@@ -138,6 +138,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "coverage.part": "{lecture_id} {title}",
         # the terminal
         "cli.table_title": "initreg lab ({mode})",
+        "cli.list_title": "lab claims",
+        "col.lecture": "lecture",
         "cli.report_files": "report: {html}  (also {json}, {md})",
         "cli.cached": "(cached)",
     },
@@ -254,6 +256,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "unit.ranges": "диапазонов",
         "coverage.part": "{lecture_id} {title}",
         "cli.table_title": "initreg lab ({mode})",
+        "cli.list_title": "утверждения лаборатории",
+        "col.lecture": "лекция",
         "cli.report_files": "отчёт: {html}  (а также {json}, {md})",
         "cli.cached": "(из кэша)",
     },

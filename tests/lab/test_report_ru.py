@@ -107,3 +107,12 @@ def test_an_unknown_language_is_one_line_exit_2(cmd, capsys, tmp_path):
     assert main([*cmd, "--out", str(tmp_path)] if cmd[0] == "lab" else cmd) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--lang must be one of en, ru; got 'fr'" in err
+
+
+def test_list_in_russian(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "250")
+    assert main(["lab", "--list", "--only", "C3", "--lang", "ru"]) == 0
+    out = capsys.readouterr().out
+    assert claim_text("C3", "ru").title in out and "утверждения лаборатории" in out and "точная проверка" in out
+    out = re.sub(r"\b[a-z0-9]+(?:_[a-z0-9]+)+\b", " ", out)  # the parts' ids (snake_case) are names
+    assert not {w.lower() for w in WORD.findall(out)} & interface_words()
