@@ -59,6 +59,13 @@ class Glossary:
     ...               "{} beats {}": "{1} уступает {0}"})
     >>> g("tanh, zero bias (theory)"), g("A beats B")
     ('tanh, нулевое смещение (теория)', 'B уступает A')
+
+    Lines and ``"; "``/``", "`` lists are translated piece by piece (a list only when every
+    piece has an entry), so a template need not describe a joined list:
+
+    >>> g = Glossary({"{} by {}": "{} на {}", "total: {}": "всего: {}", "| run | loss |": "| прогон | лосс |"})
+    >>> g("softplus by 14, elu by 1; total: 2"), g("| run | loss |\\n|---|---|")
+    ('softplus на 14, elu на 1; всего: 2', '| прогон | лосс |\\n|---|---|')
     """
 
     def __init__(self, entries: Mapping[str, str] | None = None):
@@ -77,6 +84,9 @@ class Glossary:
     def get(self, text: str) -> str | None:
         if text in self._exact:
             return self._exact[text]
+        joined = self._pieces(text)
+        if joined is not None:
+            return joined
         for pattern, dst in self._patterns:
             m = pattern.fullmatch(text)
             if m:  # each matched piece is itself looked up: "{} (theory)" translates what {} matched too
@@ -86,6 +96,21 @@ class Glossary:
                     return dst.format(*args, **{k: v for k, v in found.items() if not k.startswith("_")})
                 except (KeyError, IndexError, ValueError):
                     return None
+        return None
+
+    def _pieces(self, text: str) -> str | None:
+        """A text of several lines (a Markdown table), or a list joined by ``"; "`` or ``", "``
+        (what a claim builds with ``", ".join(...)``), translated piece by piece: a line without
+        an entry stays as it is; a list only when every piece with words in it has an entry
+        (otherwise a template may cover the whole text, commas and all)."""
+        if "\n" in text:
+            lines = text.split("\n")
+            return "\n".join(self(line) for line in lines)
+        for sep in ("; ", ", "):
+            if sep in text:
+                pieces = [p if not re.search(r"[^\W\d_]{2}", p) else self.get(p) for p in text.split(sep)]
+                if all(p is not None for p in pieces):
+                    return sep.join(pieces)  # type: ignore[arg-type]
         return None
 
     def __call__(self, text: str) -> str:
