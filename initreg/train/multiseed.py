@@ -14,14 +14,15 @@ as a separate run draws them from the global RNG (`initreg.train.streams`). The 
 summed, so each copy's gradient is its own; gradient clipping is per copy.
 
 What can be vectorized: a ``Sequential`` of ``Flatten``, ``Linear``, `LowRankLinear` (plain or
-pruned with ``torch.nn.utils.prune``: masks per copy), parameter-free elementwise activations and
-dropout (``nn.Dropout`` or `initreg.nn.Dropout` without its own generator), trained with
-callbacks that declare ``stacks = True``: weight and activity penalties, weight decay, mixup,
-CutMix, label smoothing, early stopping, pruning and distillation run per copy, each copy with
-its own instances, streams and ``stop`` flag (`initreg.train.stacked_callbacks`). Anything else
-— BatchNorm (its running statistics), LayerNorm, convolutions, a callback that acts on one
-model at a time — falls back to K sequential `fit` runs, and the result says why
-(``result.reason``). The stacked model itself is `initreg.train.stacked`.
+pruned with ``torch.nn.utils.prune``: masks per copy), ``Conv1d`` / ``Conv2d`` (one grouped
+convolution), BatchNorm (running statistics per copy), LayerNorm, GroupNorm, InstanceNorm,
+pooling, parameter-free elementwise activations and dropout (``nn.Dropout`` or
+`initreg.nn.Dropout` without its own generator), trained with callbacks that declare
+``stacks = True``: weight and activity penalties, weight decay, mixup, CutMix, label smoothing,
+early stopping, pruning and distillation run per copy, each copy with its own instances,
+streams and ``stop`` flag (`initreg.train.stacked_callbacks`). Anything else — other layers, a
+callback that acts on one model at a time — falls back to K sequential `fit` runs, and the
+result says why (``result.reason``). The stacked model itself is `initreg.train.stacked`.
 
 Each copy may train on its own data: ``data`` is one `Splits` shared by all copies or a
 sequence of K `Splits` (e.g. a split, label noise or subset drawn per seed), which must

@@ -1,11 +1,20 @@
 """`StackedSequential`: K copies of a small ``Sequential`` as one model with stacked weights.
 
 Stacking the K copies' weights into ``(K, out, in)`` tensors turns K small matmuls into one
-batched ``torch.baddbmm`` and K optimizer updates into one (`initreg.train.multiseed` trains
-it). What can be stacked: a ``Sequential`` of ``Flatten``, ``Linear``, `LowRankLinear` (pruning
-masks of ``torch.nn.utils.prune`` are stacked per copy), parameter-free elementwise activations
-and dropout (``nn.Dropout`` or `initreg.nn.Dropout` without its own generator);
-`vectorize_reason` says why a model cannot.
+batched ``torch.baddbmm``, K convolutions into one grouped convolution and K optimizer
+updates into one (`initreg.train.multiseed` trains it). What can be stacked: a
+``Sequential`` of ``Flatten``, ``Linear``, `LowRankLinear` (pruning masks of
+``torch.nn.utils.prune`` are stacked per copy), ``Conv1d`` / ``Conv2d`` (zero padding),
+``BatchNorm1d`` / ``BatchNorm2d`` (running statistics per copy), ``LayerNorm``,
+``GroupNorm``, ``InstanceNorm1d`` / ``InstanceNorm2d``, max / average pooling (also
+adaptive), parameter-free elementwise activations and dropout (``nn.Dropout`` or
+`initreg.nn.Dropout` without its own generator); `vectorize_reason` says why a model cannot.
+
+Two layouts carry the activations: ``(K, B, ...)`` (copy first: matmuls, LayerNorm) and
+``(B, K·C, ...)`` (the copies' channels side by side: a convolution with ``groups = K·g``;
+BatchNorm, GroupNorm and InstanceNorm over ``K·C`` channels, which is per copy and channel
+exactly as K separate layers; pooling). The forward switches layout only where the next
+layer needs the other one.
 
 >>> import torch
 >>> from torch import nn
@@ -15,6 +24,10 @@ True
 >>> out = StackedSequential(ms).eval()(torch.randn(5, 4).expand(3, 5, 4))
 >>> out.shape
 torch.Size([3, 5, 2])
+>>> cs = [nn.Sequential(nn.Conv1d(1, 4, 3, padding=1), nn.BatchNorm1d(4), nn.ReLU(), nn.MaxPool1d(2),
+...                     nn.Flatten(), nn.Linear(8, 2)) for _ in range(3)]
+>>> StackedSequential(cs).train()(torch.randn(3, 5, 1, 4)).shape
+torch.Size([3, 5, 2])
 """
 
 from __future__ import annotations
@@ -23,6 +36,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ConfigError
@@ -30,6 +44,14 @@ from ..models.low_rank import LowRankLinear
 from ..nn.dropout import Dropout
 
 __all__ = ["StackedSequential", "StackedLinear", "vectorize_reason", "signature"]
+
+_CONV = (nn.Conv1d, nn.Conv2d)
+_BATCHNORM = (nn.BatchNorm1d, nn.BatchNorm2d)
+_INSTANCENORM = (nn.InstanceNorm1d, nn.InstanceNorm2d)
+_POOL = (nn.MaxPool1d, nn.MaxPool2d, nn.AvgPool1d, nn.AvgPool2d, nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d,
+         nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d)
+_CHANNEL_OPS = ("conv", "batchnorm", "groupnorm", "instancenorm", "pool")  # these run on (B, K·C, ...)
+_RUNNING = ("running_mean", "running_var", "num_batches_tracked")
 
 
 def _is_elementwise(m: nn.Module) -> bool:
@@ -92,8 +114,52 @@ def _orig_and_mask(model: nn.Module, name: str) -> tuple[torch.Tensor, torch.Ten
     return sub._parameters[attr], None
 
 
+def _plain_norm(m: nn.Module) -> str | None:
+    """None if a normalization layer is torch's plain layer: no hooks (other than
+    `initreg.regularize.batchnorm`'s batch-of-one guard, which the stacked BatchNorm repeats),
+    parametrizations or buffers other than its running statistics."""
+    from torch.nn.utils import parametrize
+
+    pre = [h for h in m._forward_pre_hooks.values() if getattr(h, "__module__", "") != "initreg.regularize.batchnorm"]
+    if m._forward_hooks or pre or getattr(m, "_backward_hooks", None):
+        return "has hooks"
+    if parametrize.is_parametrized(m):
+        return "is parametrized (e.g. torch.nn.utils.parametrizations)"
+    if any(n not in _RUNNING for n, _ in m.named_buffers()):
+        return "has buffers other than its running statistics"
+    if set(m._parameters) - {"weight", "bias"}:
+        return f"has extra parameters {sorted(set(m._parameters) - {'weight', 'bias'})}"
+    return None
+
+
+def _layer_reason(m: nn.Module) -> str | None:
+    """None if layer ``m`` can be stacked, else why not."""
+    if isinstance(m, nn.Flatten):
+        return None if (m.start_dim, m.end_dim) == (1, -1) else "only Flatten(1, -1) is supported"
+    if isinstance(m, (nn.Linear, LowRankLinear)):
+        return _plain_linear(m)
+    if type(m) in _CONV:
+        if m.padding_mode != "zeros":
+            return f"has padding_mode={m.padding_mode!r} (only 'zeros' is stacked)"
+        return _plain_linear(m)
+    if type(m) in _BATCHNORM + _INSTANCENORM + (nn.LayerNorm, nn.GroupNorm):
+        return _plain_norm(m)
+    if type(m) in _POOL:
+        return "returns indices" if getattr(m, "return_indices", False) else None
+    if _dropout_spec(m) is not None or _is_elementwise(m):
+        return None
+    return "is not a Linear, convolution, normalization, pooling, dropout or parameter-free elementwise layer"
+
+
 def vectorize_reason(model: nn.Module, callbacks: Sequence[object] = ()) -> str | None:
-    """None if ``model`` can be trained as a stacked K-seed model, else the reason why not."""
+    """None if ``model`` can be trained as a stacked K-seed model, else the reason why not.
+
+    >>> from torch import nn
+    >>> vectorize_reason(nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten())) is None
+    True
+    >>> vectorize_reason(nn.Sequential(nn.Linear(3, 3), nn.Softmax(dim=1)))[:17]
+    'layer 1 (Softmax)'
+    """
     lone = list(dict.fromkeys(type(c).__name__ for c in callbacks if not getattr(c, "stacks", False)))
     if lone:
         return (f"callbacks ({', '.join(lone)}) act on one model at a time "
@@ -101,18 +167,8 @@ def vectorize_reason(model: nn.Module, callbacks: Sequence[object] = ()) -> str 
     if not isinstance(model, nn.Sequential):
         return f"{type(model).__name__} is not an nn.Sequential"
     for i, m in enumerate(model):
-        if isinstance(m, nn.Flatten):
-            if i != 0 or m.start_dim != 1 or m.end_dim != -1:
-                return "only a leading Flatten(1, -1) is supported"
-        elif isinstance(m, (nn.Linear, LowRankLinear)):
-            if (why := _plain_linear(m)) is not None:
-                return f"layer {i} ({type(m).__name__}) {why}"
-        elif _dropout_spec(m) is not None:
-            continue
-        elif isinstance(m, nn.modules.batchnorm._BatchNorm):
-            return f"layer {i} ({type(m).__name__}) keeps running statistics per model"
-        elif not _is_elementwise(m):
-            return f"layer {i} ({type(m).__name__}) is not a Linear, dropout or parameter-free elementwise layer"
+        if (why := _layer_reason(m)) is not None:
+            return f"layer {i} ({type(m).__name__}) {why}"
     return None
 
 
@@ -147,6 +203,18 @@ class StackedLinear(torch.autograd.Function):
         return gx, gw, gb
 
 
+def _to_channels(x: torch.Tensor) -> torch.Tensor:
+    """``(K, B, C, ...)`` → ``(B, K·C, ...)``."""
+    k, b = x.shape[:2]
+    return x.transpose(0, 1).reshape(b, k * x.shape[2], *x.shape[3:])
+
+
+def _to_copies(x: torch.Tensor, k: int) -> torch.Tensor:
+    """``(B, K·C, ...)`` → ``(K, B, C, ...)`` (a view)."""
+    b = x.shape[0]
+    return x.reshape(b, k, x.shape[1] // k, *x.shape[2:]).transpose(0, 1)
+
+
 class StackedSequential(nn.Module):
     """K copies of a vectorizable ``Sequential`` with stacked weights ``(K, out, in)``.
 
@@ -155,8 +223,10 @@ class StackedSequential(nn.Module):
     mask from ``generators[k]``. Pruned layers (``torch.nn.utils.prune``) keep their masks
     per copy (``masks``: weight slot -> ``(K, ...)``), used as ``weight_orig * mask`` like
     torch's. ``names[j]`` is the copies' own name of ``weights[j]`` (``"0.weight"``);
-    ``taps`` (op index -> functions of the stacked output) see layer outputs in
+    ``taps`` (op index -> functions of the stacked output ``(K, B, ...)``) see layer outputs in
     training-mode forwards with gradients on (`initreg.train.stacked_callbacks.CopyView.watch`).
+    BatchNorm / InstanceNorm running statistics are buffers ``(K, C)``, updated per copy
+    exactly as K separate layers update theirs.
     """
 
     def __init__(self, models: Sequence[nn.Sequential]):
@@ -171,6 +241,22 @@ class StackedSequential(nn.Module):
         self.layer_op: dict[str, int] = {}
         self.taps: dict[int, list[Callable[[torch.Tensor], None]]] = {}
         self.generators: list[torch.Generator] | None = None
+        self.running: list[tuple[str, str]] = []  # (the copies' buffer name, the stacked buffer's name here)
+
+        def stack_running(i: int, m: nn.Module) -> dict[str, str | None]:
+            out: dict[str, str | None] = {}
+            for name in _RUNNING:
+                if getattr(m, name, None) is None:
+                    out[name] = None
+                    continue
+                here = f"running_{i}_{name}"
+                # one step counter for all copies (they step together); per-copy means and variances
+                val = (m.get_buffer(name).clone() if name == "num_batches_tracked"
+                       else torch.stack([mm[i].get_buffer(name).detach().clone() for mm in models]))
+                self.register_buffer(here, val)
+                self.running.append((f"{i}.{name}", here))
+                out[name] = here
+            return out
 
         def stack(name: str) -> int:
             pairs = [_orig_and_mask(mm, name) for mm in models]
@@ -196,6 +282,19 @@ class StackedSequential(nn.Module):
                 w2 = stack(f"{i}.up.weight")
                 b = stack(f"{i}.up.bias") if _has(m.up, "bias") else None
                 self.ops.append(("linear", (w2, b)))
+            elif type(m) in _CONV:
+                conv = {1: F.conv1d, 2: F.conv2d}[m.weight.ndim - 2]
+                kw = {"stride": m.stride, "padding": m.padding, "dilation": m.dilation, "groups": self.k * m.groups}
+                w = stack(f"{i}.weight")
+                self.ops.append(("conv", (conv, w, stack(f"{i}.bias") if _has(m, "bias") else None, kw)))
+            elif type(m) in _BATCHNORM + _INSTANCENORM + (nn.LayerNorm, nn.GroupNorm):
+                w = stack(f"{i}.weight") if _has(m, "weight") else None
+                b = stack(f"{i}.bias") if _has(m, "bias") else None
+                kind = ("batchnorm" if type(m) in _BATCHNORM else "instancenorm" if type(m) in _INSTANCENORM
+                        else "layernorm" if type(m) is nn.LayerNorm else "groupnorm")
+                self.ops.append((kind, (m, w, b, stack_running(i, m))))
+            elif type(m) in _POOL:
+                self.ops.append(("pool", m))
             elif (spec := _dropout_spec(m)) is not None:
                 self.ops.append(("dropout", spec))
             else:
@@ -212,18 +311,80 @@ class StackedSequential(nn.Module):
         mk = self.masks.get(j)
         return w if mk is None else w * mk
 
+    def _flat(self, j: int | None) -> torch.Tensor | None:
+        """Stacked parameter ``j`` with the copies' channels side by side: ``(K·C, ...)``."""
+        return None if j is None else self._weight(j).flatten(0, 1)
+
+    def _stats(self, bufs: dict[str, str | None]) -> tuple[torch.Tensor | None, ...]:
+        return tuple(None if bufs[n] is None else getattr(self, bufs[n]) for n in _RUNNING)
+
+    def _batchnorm(self, x: torch.Tensor, m: nn.Module, w: int | None, b: int | None, bufs: dict) -> torch.Tensor:
+        """torch's ``_BatchNorm.forward`` over ``K·C`` channels (running statistics per copy and channel)."""
+        rm, rv, nbt = self._stats(bufs)
+        factor = 0.0 if m.momentum is None else m.momentum
+        if self.training and m.track_running_stats and nbt is not None:
+            nbt.add_(1)
+            factor = 1.0 / float(nbt) if m.momentum is None else m.momentum
+        use_batch = self.training or (rm is None and rv is None)
+        if use_batch and x.numel() // x.shape[1] <= 1:
+            raise ConfigError(f"BatchNorm ({type(m).__name__}({m.num_features})) got a training batch with one value "
+                              f"per channel (input shape {tuple(x.shape)} for {self.k} stacked copies): the batch "
+                              "variance of a single value is undefined. Use a batch size >= 2 "
+                              "(train.drop_last=true avoids a last batch of 1)")
+        track = not self.training or m.track_running_stats
+        return F.batch_norm(x, rm.view(-1) if rm is not None and track else None,
+                            rv.view(-1) if rv is not None and track else None,
+                            self._flat(w), self._flat(b), use_batch, factor, m.eps)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         fast = not torch.is_autocast_enabled(x.device.type)
         fresh = False  # does x hold a tensor this forward made (safe to overwrite in place)?
+        channels = False  # layout: (B, K·C, ...) if True, else (K, B, ...)
+        k = self.k
         taps = self.taps if self.taps and self.training and torch.is_grad_enabled() else None
         for op, (kind, arg) in enumerate(self.ops):
+            if kind in _CHANNEL_OPS and not channels:
+                x, channels = _to_channels(x), True
+            elif kind in ("linear", "layernorm", "flatten") and channels:
+                x, channels = _to_copies(x, k), False
             if kind == "flatten":
                 x = x.flatten(2)
             elif kind == "linear":
                 w = self._weight(arg[0])
                 b = self._weight(arg[1]) if arg[1] is not None else None
+                shape = x.shape
+                if x.ndim != 3:  # a Linear over the last axis of (K, B, ..., in)
+                    x = x.reshape(k, -1, shape[-1])
                 x = StackedLinear.apply(x, w, b) if fast else _stacked_affine(x, w, b)  # autocast: torch's autograd
+                if len(shape) != 3:
+                    x = x.reshape(*shape[:-1], x.shape[-1])
                 fresh = True
+            elif kind == "conv":
+                conv, w, b, kw = arg
+                x, fresh = conv(x, self._flat(w), self._flat(b), **kw), True
+            elif kind == "batchnorm":
+                x, fresh = self._batchnorm(x, *arg), True
+            elif kind == "instancenorm":
+                m, w, b, bufs = arg
+                rm, rv, _ = self._stats(bufs)
+                x = F.instance_norm(x, rm.view(-1) if rm is not None else None, rv.view(-1) if rv is not None else None,
+                                    self._flat(w), self._flat(b), self.training or not m.track_running_stats,
+                                    m.momentum if m.momentum is not None else 0.0, m.eps)
+                fresh = True
+            elif kind == "groupnorm":
+                m, w, b, _ = arg
+                x, fresh = F.group_norm(x, k * m.num_groups, self._flat(w), self._flat(b), m.eps), True
+            elif kind == "layernorm":
+                m, w, b, _ = arg
+                x = F.layer_norm(x, m.normalized_shape, None, None, m.eps)
+                bcast = (k,) + (1,) * (x.ndim - 1 - len(m.normalized_shape)) + tuple(m.normalized_shape)
+                if w is not None:
+                    x = x * self._weight(w).view(bcast)
+                if b is not None:
+                    x = x + self._weight(b).view(bcast)
+                fresh = True
+            elif kind == "pool":
+                x, fresh = arg(x), False
             elif kind == "dropout":
                 p, mode = arg
                 if p == 0:
@@ -235,8 +396,9 @@ class StackedSequential(nn.Module):
                     if self.generators is None:
                         raise RuntimeError("StackedSequential in training mode needs .generators (one per copy)")
                     keep = 1.0 - p
-                    mask = torch.stack([torch.empty(x.shape[1:], dtype=x.dtype, device=x.device).bernoulli_(keep, generator=g)
-                                        for g in self.generators])
+                    one = (x.shape[0], x.shape[1] // k, *x.shape[2:]) if channels else x.shape[1:]  # a copy's shape
+                    mask = torch.stack([torch.empty(one, dtype=x.dtype, device=x.device).bernoulli_(keep, generator=g)
+                                        for g in self.generators], 1 if channels else 0).reshape(x.shape)
                     x, fresh = (x * mask / keep if mode == "inverted" else x * mask), True
             else:
                 inplace = _INPLACE.get(type(arg)) if fresh else None
@@ -245,10 +407,11 @@ class StackedSequential(nn.Module):
                 x = inplace(x) if inplace is not None else arg(x)
                 fresh = inplace is not None
             if taps is not None and op in taps:
+                h = _to_copies(x, k) if channels else x
                 for fn in taps[op]:
-                    fn(x)
+                    fn(h)
                 fresh = False  # a watcher may keep x for its backward: never overwrite it
-        return x
+        return _to_copies(x, k) if channels else x
 
     @torch.no_grad()
     def write_back(self, models: Sequence[nn.Sequential], copies: Sequence[int] | None = None) -> None:
@@ -257,6 +420,9 @@ class StackedSequential(nn.Module):
         for k in range(self.k) if copies is None else copies:
             for j, name in enumerate(self.names):
                 _orig_and_mask(models[k], name)[0].copy_(self.weights[j][k])
+            for name, here in self.running:
+                val = getattr(self, here)
+                models[k].get_buffer(name).copy_(val if name.endswith("num_batches_tracked") else val[k])
             for sub in models[k].modules():  # recompute a pruned layer's weight = orig * mask, as its next forward would
                 for h in list(sub._forward_pre_hooks.values()):
                     if _is_prune_hook(h):
@@ -274,6 +440,9 @@ class StackedSequential(nn.Module):
                     self.masks[j] = torch.ones_like(self.weights[j])
                 if j in self.masks:
                     self.masks[j][k].copy_(mk if mk is not None else torch.ones_like(w))
+            for name, here in self.running:
+                val = getattr(self, here)
+                (val if name.endswith("num_batches_tracked") else val[k]).copy_(models[k].get_buffer(name))
 
 
 def _has(m: nn.Module, name: str) -> bool:

@@ -92,14 +92,17 @@ def test_one_copy_diverging_leaves_the_others_alone(digits):
     _assert_same(seq, vec)
 
 
-def test_batchnorm_falls_back_to_sequential_and_says_why(digits):
-    mc = {"name": "mlp", "depth": 1, "width": 8, "norm": "batch"}
-    assert "running statistics" in vectorize_reason(_models(digits, mc, 1)[0])
+def test_unstackable_layers_fall_back_to_sequential_and_say_why(digits):
+    def net(seed):
+        torch.manual_seed(seed)
+        return torch.nn.Sequential(torch.nn.Linear(64, 8), torch.nn.PReLU(), torch.nn.Linear(8, 10))
+
+    assert "PReLU" in vectorize_reason(net(0))
     tc = {"epochs": 1, "progress": "none"}
-    with pytest.warns(UserWarning, match="sequentially: layer 2 \\(BatchNorm1d\\) keeps running statistics"):
-        vec = fit_seeds(_models(digits, mc, 2), digits, tc, seeds=[3, 4])
-    assert not vec.vectorized and "BatchNorm1d" in vec.reason
-    seq = [fit(m, digits, {**tc, "seed": s}) for m, s in zip(_models(digits, mc, 2), [3, 4])]
+    with pytest.warns(UserWarning, match="sequentially: layer 1 \\(PReLU\\) is not a Linear"):
+        vec = fit_seeds([net(3), net(4)], digits, tc, seeds=[3, 4])
+    assert not vec.vectorized and "PReLU" in vec.reason
+    seq = [fit(net(s), digits, {**tc, "seed": s}) for s in [3, 4]]
     for a, b in zip(seq, vec):  # the fallback *is* separate runs: identical
         assert [r["val_loss"] for r in a.records] == [r["val_loss"] for r in b.records]
 

@@ -141,8 +141,7 @@ def _preds(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
 
 def train_models(s: dict[str, Any], which: str, seeds: list[int]) -> tuple[Splits, list[torch.nn.Module], SeedsResult]:
     """The fp32 models of all seeds (model and train seed ``seed``) on the model's data: as
-    one stacked model where the model allows it (`train_seeds`; the conv net trains one seed
-    at a time)."""
+    one stacked model (`train_seeds`; the conv net as one grouped convolution per layer)."""
     spec = s["models"][which]
     data = load_data(spec["data"])
     models, hists = train_seeds(spec["model"], data, _cfg(s, s["epochs"][which], seeds[0]), seeds)

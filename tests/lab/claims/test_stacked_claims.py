@@ -117,18 +117,16 @@ C13_TINY = {**c13.SETTINGS["quick"], "epochs": {"mlp": 1, "conv": 1}, "reg_epoch
     "reg": {"data": DIGITS, "model": {"name": "mlp", "widths": [16], "init": "torch"}}}
 
 
-def test_c13_mlp_stacked_conv_one_at_a_time():
+def test_c13_mlp_and_conv_net_stacked():
     s = C13_TINY
-    data, models, hists = c13.train_models(s, "mlp", [0, 1])
-    assert hists.vectorized and len(models) == 2
-    alone = c13.build_model(s["models"]["mlp"]["model"], data.input_shape, data.num_outputs, seed=1)
-    c13.fit(alone, data, c13._cfg(s, 1, 1))
-    for a, b in zip(alone.parameters(), models[1].parameters()):
-        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
-    with pytest.warns(UserWarning, match="sequentially"):
-        _, _, conv = c13.train_models(s, "conv", [0, 1])
-    assert not conv.vectorized and "Conv" in conv.reason
-    assert stacked_note(conv, "models").startswith("the 2 seeds' models trained one at a time: ")
+    for which in ("mlp", "conv"):
+        data, models, hists = c13.train_models(s, which, [0, 1])
+        assert hists.vectorized and len(models) == 2
+        alone = c13.build_model(s["models"][which]["model"], data.input_shape, data.num_outputs, seed=1)
+        c13.fit(alone, data, c13._cfg(s, 1, 1))
+        for a, b in zip(alone.parameters(), models[1].parameters()):
+            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+    assert stacked_note(hists, "models") == "the 2 seeds' models trained as one stacked model (2 copies)"
 
 
 def test_c13_regularization_arms_are_paired():
@@ -141,8 +139,8 @@ def test_c13_regularization_arms_are_paired():
 
 def test_c13_runs_and_is_judged(tmp_path):
     ctx = _ctx(tmp_path, C13_TINY)
-    with pytest.warns(UserWarning, match="sequentially"):
-        out = c13.run(ctx)
+    out = c13.run(ctx)
+    assert out.numbers["vectorized"] == {"mlp": True, "conv": True, "reg": True}
     rec = c13.run.judge(out, ctx)
     assert [p["part"] for p in rec["parts"]] == [c.part for c in c13.CRITERIA]
     assert rec["headline"] == "conv_keeps_accuracy"
