@@ -130,9 +130,9 @@ def test_each_copy_keeps_its_own_batch_statistics():
     out = st(x.expand(2, 8, 4))
     for k in range(2):
         torch.testing.assert_close(out[k].mean(0), torch.zeros(3), atol=1e-5, rtol=0)
-    assert not torch.allclose(st.buf1_running_mean[0], st.buf1_running_mean[1])
+    assert not torch.allclose(st.running_1_running_mean[0], st.running_1_running_mean[1])
     expect = torch.stack([0.1 * m[0](x).mean(0) for m in ms]).detach()
-    torch.testing.assert_close(st.buf1_running_mean, expect)
+    torch.testing.assert_close(st.running_1_running_mean, expect)
 
 
 def test_layers_that_cannot_be_stacked_still_fall_back_with_a_reason(images):
