@@ -166,6 +166,9 @@ def vectorize_reason(model: nn.Module, callbacks: Sequence[object] = ()) -> str 
                 "(they do not declare Callback.stacks, initreg.train.stacked_callbacks)")
     if not isinstance(model, nn.Sequential):
         return f"{type(model).__name__} is not an nn.Sequential"
+    frozen = [n for n, p in model.named_parameters() if not p.requires_grad]
+    if frozen:  # the stacked copy would train them: fit's optimizer skips them
+        return f"parameters {', '.join(frozen)} are frozen (requires_grad=False)"
     for i, m in enumerate(model):
         if (why := _layer_reason(m)) is not None:
             return f"layer {i} ({type(m).__name__}) {why}"

@@ -224,3 +224,16 @@ def test_per_copy_data_that_cannot_stack_trains_sequentially_and_says_why(digits
     assert [r["val_loss"] for r in one.records] == [r["val_loss"] for r in res[1].records]
     with pytest.raises(ConfigError, match=r"^data must be one Splits or a sequence of 2 Splits \(one per model\); got list of 3"):
         fit_seeds(_models(digits, mc, 2), [digits] * 3, tc, seeds=[0, 1])
+
+
+def test_frozen_parameters_are_not_stacked(digits):
+    # fit's optimizer leaves requires_grad=False parameters alone; a stacked copy would train them
+    mc = {"name": "mlp", "depth": 1, "width": 8}
+    ms = _models(digits, mc, 2)
+    for m in ms:
+        m[1].bias.requires_grad_(False)
+    before = [m[1].bias.detach().clone() for m in ms]
+    with pytest.warns(UserWarning, match=r"sequentially: parameters 1.bias are frozen \(requires_grad=False\)"):
+        res = fit_seeds(ms, digits, {"epochs": 1, "progress": "none"}, seeds=[0, 1])
+    assert not res.vectorized
+    assert all(torch.equal(m[1].bias, b) for m, b in zip(ms, before))

@@ -23,11 +23,11 @@ from ...plot import new_figure, save_figure
 from ...regularize.prune import make_permanent, prune_, saved_bytes, sparsity_report
 from ...train import evaluate, fit
 from ...train.fit import as_train_config, loss_function
-from ...train.multiseed import SeedsResult, train_seeds
+from ...train.multiseed import SeedsResult, fit_seeds, train_seeds
 from ..experiment import Context, Outcome, experiment, stacked_note
 from ..verdict import Criterion
 
-__all__ = ["CRITERIA", "METHODS", "SETTINGS", "effects", "run_seed", "train_dense"]
+__all__ = ["CRITERIA", "METHODS", "SETTINGS", "effects", "run_seed", "run_seeds", "train_dense"]
 
 _COMMON = {
     "data": {"name": "mnist5k", "seed": 0},
@@ -88,33 +88,45 @@ def train_dense(s: dict[str, Any], seeds: list[int], data: Splits) -> tuple[list
     return train_seeds(s["model"], data, _cfg(s, s["epochs"], s["lr"], seeds[0]), seeds)
 
 
-def run_seed(s: dict[str, Any], seed: int, data: Splits | None = None,
-             dense: torch.nn.Module | None = None) -> dict[str, Any]:
-    """Dense baseline (``dense`` if given, already trained by `train_dense`), then each method
+def run_seeds(s: dict[str, Any], seeds: list[int], data: Splits | None = None,
+              denses: list[torch.nn.Module] | None = None) -> list[dict[str, Any]]:
+    """Dense baselines (``denses`` if given, already trained by `train_dense`), then each method
     at each sparsity of the curve (and the target): every method starts from a copy of the
-    same dense model, and both fine-tuned methods use fit seed ``seed`` (same batch order)."""
+    seed's dense model, and both fine-tuned methods use fit seed ``seed`` (same batch order);
+    the seeds' fine-tunes of one method and sparsity train stacked (`fit_seeds`, masks per copy)."""
     data = data if data is not None else load_data(s["data"])
     loss_fn = loss_function(as_train_config(None), data.task)
-    if dense is None:
-        dense = build_model(s["model"], data.input_shape, data.num_outputs, seed=seed)
-        fit(dense, data, _cfg(s, s["epochs"], s["lr"], seed))
+    if denses is None:
+        denses = [build_model(s["model"], data.input_shape, data.num_outputs, seed=seed) for seed in seeds]
+        for dense, seed in zip(denses, seeds):
+            fit(dense, data, _cfg(s, s["epochs"], s["lr"], seed))
     acc = lambda m: evaluate(m, data.x_test, data.y_test, loss_fn)["acc"]  # noqa: E731
-    out: dict[str, Any] = {"dense": acc(dense), "bytes_dense": saved_bytes(dense, sparse=False), "curve": {}}
+    outs: list[dict[str, Any]] = [{"dense": acc(d), "bytes_dense": saved_bytes(d, sparse=False), "curve": {}}
+                                  for d in denses]
     for sp in sorted(set(s["curve"]) | {s["sparsity"]}):
-        row = {}
+        rows: list[dict[str, float]] = [{} for _ in seeds]
         for name, (crit, ft) in METHODS.items():
-            m = copy.deepcopy(dense)
-            prune_(m, sp, crit, generator=torch.Generator().manual_seed(seed))
+            ms = [copy.deepcopy(d) for d in denses]
+            for m, seed in zip(ms, seeds):
+                prune_(m, sp, crit, generator=torch.Generator().manual_seed(seed))
             if ft:
-                fit(m, data, _cfg(s, s["finetune_epochs"], s["finetune_lr"], seed))
-            row[name] = acc(m)
-            if sp == s["sparsity"] and name == "magnitude + fine-tune":
-                out["report"] = sparsity_report(m)
-                out["bytes_sparse"] = saved_bytes(m, sparse=True)
-                make_permanent(m)
-                out["sparsity_after_permanent"] = sparsity_report(m)[-1]["sparsity"]
-        out["curve"][sp] = row
-    return out
+                fit_seeds(ms, data, _cfg(s, s["finetune_epochs"], s["finetune_lr"], seeds[0]), seeds=seeds)
+            for row, out, m in zip(rows, outs, ms):
+                row[name] = acc(m)
+                if sp == s["sparsity"] and name == "magnitude + fine-tune":
+                    out["report"] = sparsity_report(m)
+                    out["bytes_sparse"] = saved_bytes(m, sparse=True)
+                    make_permanent(m)
+                    out["sparsity_after_permanent"] = sparsity_report(m)[-1]["sparsity"]
+        for out, row in zip(outs, rows):
+            out["curve"][sp] = row
+    return outs
+
+
+def run_seed(s: dict[str, Any], seed: int, data: Splits | None = None,
+             dense: torch.nn.Module | None = None) -> dict[str, Any]:
+    """`run_seeds` for one seed."""
+    return run_seeds(s, [seed], data, None if dense is None else [dense])[0]
 
 
 def effects(rows: list[dict[str, Any]], sparsity: float) -> dict[str, list[float]]:
@@ -142,7 +154,7 @@ def run(ctx: Context) -> Outcome:
     torch.set_num_threads(1)
     data = load_data(s["data"])
     denses, hists = train_dense(s, ctx.seeds, data)
-    rows = [run_seed(s, seed, data, dense) for seed, dense in zip(ctx.seeds, denses)]
+    rows = run_seeds(s, list(ctx.seeds), data, denses)
     sp = s["sparsity"]
     measured = effects(rows, sp)
     sps = sorted(rows[0]["curve"])

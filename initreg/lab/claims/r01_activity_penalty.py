@@ -23,7 +23,6 @@ from initreg.lab import Context, Outcome, experiment
 from initreg.lab.verdict import Criterion
 from initreg.models import build_model
 from initreg.regularize.penalties import ActivityPenalty
-from initreg.train import fit
 from initreg.train.multiseed import fit_seeds
 
 from . import _overfit
@@ -77,14 +76,16 @@ def run(ctx: Context) -> Outcome:
     plain = [build_model(_overfit.MODEL, d.input_shape, d.num_outputs, seed=s) for s in seeds]
     fit_seeds(plain, d, _overfit.train_config(seeds[0], st["epochs"]), seeds=seeds)
     res["plain"] = [{**_overfit.scores(m, d), "act_ms": hidden_mean_square(m, d.x_test)} for m in plain]
-    for s in seeds:
-        for arm in ("act", "out"):
-            m = build_model(_overfit.MODEL, d.input_shape, d.num_outputs, seed=s)
-            last = str(len(m) - 1)  # the output Linear's name in the Sequential
-            pen = (ActivityPenalty(l2=st["l2_activations"]) if arm == "act"
-                   else ActivityPenalty(l2=st["l2_outputs"], modules=[last]))
-            fit(m, d, _overfit.train_config(s, st["epochs"]), callbacks=[pen])
-            res[arm].append({**_overfit.scores(m, d), "act_ms": hidden_mean_square(m, d.x_test)})
+    for arm in ("act", "out"):  # one penalty per copy: the arm's seeds stack (`fit_seeds`)
+        ms = [build_model(_overfit.MODEL, d.input_shape, d.num_outputs, seed=s) for s in seeds]
+        last = str(len(ms[0]) - 1)  # the output Linear's name in the Sequential
+
+        def pen(k: int, arm: str = arm, last: str = last) -> list[ActivityPenalty]:
+            return [ActivityPenalty(l2=st["l2_activations"]) if arm == "act"
+                    else ActivityPenalty(l2=st["l2_outputs"], modules=[last])]
+
+        fit_seeds(ms, d, _overfit.train_config(seeds[0], st["epochs"]), seeds=seeds, callbacks=pen)
+        res[arm] = [{**_overfit.scores(m, d), "act_ms": hidden_mean_square(m, d.x_test)} for m in ms]
     ctx.log(str(res))
     S = ctx.summarize
     shrink = [math.log10(b["act_ms"] / a["act_ms"]) for a, b in zip(res["plain"], res["act"])]

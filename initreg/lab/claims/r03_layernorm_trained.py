@@ -16,9 +16,10 @@ import torch
 from torch import nn
 
 from initreg.lab import Context, Outcome, experiment
+from initreg.lab.experiment import stacked_note
 from initreg.lab.verdict import Criterion
 from initreg.models import build_model
-from initreg.train import fit
+from initreg.train.multiseed import fit_seeds
 
 from . import _overfit
 
@@ -36,7 +37,7 @@ NOTES = (
     "by {moved[mean]:.3f} on average (mean distance of γ from its start plus mean |β|, smallest seed {moved[min]:.3f}). Test loss with "
     "them learned {learned[test_loss][mean]:.3f} (error {learned[test_err][mean]:.1f}%), frozen at their initial values "
     "{frozen[test_loss][mean]:.3f} (error {frozen[test_err][mean]:.1f}%): frozen − learned = {diff[mean]:+.3f} "
-    "(CI {diff[lo]:+.3f} … {diff[hi]:+.3f}). {words[reading]}"
+    "(CI {diff[lo]:+.3f} … {diff[hi]:+.3f}). {words[reading]} Training: {stacked[learned]}; {stacked[frozen]}."
 )
 
 
@@ -56,23 +57,27 @@ def run(ctx: Context) -> Outcome:
     st = ctx.settings
     d = _overfit.data(st["data_seed"], st["train_size"])
     res: dict[str, list[dict[str, float]]] = {"learned": [], "frozen": []}
-    moved = []
-    for s in ctx.seeds:
-        for arm in ("learned", "frozen"):
-            m = build_model({**_overfit.MODEL, "norm": "layer"}, d.input_shape, d.num_outputs, seed=s)
-            if arm == "frozen":
+    moved: list[float] = []
+    notes: dict[str, str] = {}
+    seeds = list(ctx.seeds)
+    for arm in ("learned", "frozen"):  # each arm's seeds through `fit_seeds` (stacked where LayerNorm stacks)
+        ms = [build_model({**_overfit.MODEL, "norm": "layer"}, d.input_shape, d.num_outputs, seed=s) for s in seeds]
+        if arm == "frozen":
+            for m in ms:
                 for ln in (x for x in m.modules() if isinstance(x, nn.LayerNorm)):
                     ln.weight.requires_grad_(False)
                     ln.bias.requires_grad_(False)
-            fit(m, d, _overfit.train_config(s, st["epochs"]))
-            res[arm].append(_overfit.scores(m, d))
-            if arm == "learned":
-                moved.append(affine_moved(m))
-        ctx.log(f"seed {s}: {res['learned'][-1]} / {res['frozen'][-1]} moved {moved[-1]}")
+        hs = fit_seeds(ms, d, _overfit.train_config(seeds[0], st["epochs"]), seeds=seeds)
+        res[arm] = [_overfit.scores(m, d) for m in ms]
+        if arm == "learned":
+            moved = [affine_moved(m) for m in ms]
+        notes[arm] = stacked_note(hs, f"{arm}-γ/β models")
+    for i, s in enumerate(seeds):
+        ctx.log(f"seed {s}: {res['learned'][i]} / {res['frozen'][i]} moved {moved[i]}")
     S = ctx.summarize
     diff = [b["test_loss"] - a["test_loss"] for a, b in zip(res["learned"], res["frozen"])]
     numbers = {arm: {k: S([r[k] for r in rows]) for k in rows[0]} for arm, rows in res.items()}
-    numbers.update(moved=S(moved), diff=S(diff))
+    numbers.update(moved=S(moved), diff=S(diff), stacked=notes)
     lo, hi = numbers["diff"]["lo"], numbers["diff"]["hi"]
     numbers["words"] = {"reading": (
         "Learning γ and β lowers the test loss here." if lo > 0 else

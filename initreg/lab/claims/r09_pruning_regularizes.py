@@ -19,7 +19,6 @@ from initreg.lab import Context, Outcome, experiment
 from initreg.lab.verdict import Criterion
 from initreg.models import build_model
 from initreg.regularize.prune import prune_, sparsity_report
-from initreg.train import fit
 from initreg.train.multiseed import fit_seeds
 
 from . import _overfit
@@ -58,9 +57,10 @@ def run(ctx: Context) -> Outcome:
     fit_seeds(base, d, _overfit.train_config(seeds[0], st["epochs_after"]), seeds=seeds)  # plain: the same budget
     res = {"plain": [_overfit.scores(m, d) for m in base], "pruned": []}
     sparsity = []
-    for s, m in zip(seeds, pruned):
+    for m in pruned:
         prune_(m, st["sparsity"], "global_magnitude")
-        fit(m, d, _overfit.train_config(s, st["epochs_after"]))
+    fit_seeds(pruned, d, _overfit.train_config(seeds[0], st["epochs_after"]), seeds=seeds)  # masks per copy
+    for m in pruned:
         res["pruned"].append(_overfit.scores(m, d))
         sparsity.append(sparsity_report(m)[-1]["sparsity"])
     ctx.log(str(res))

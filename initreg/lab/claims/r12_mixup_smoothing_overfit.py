@@ -17,7 +17,6 @@ from initreg.lab import Context, Outcome, experiment
 from initreg.lab.verdict import Criterion
 from initreg.models import build_model
 from initreg.regularize.mixup import Mixup
-from initreg.train import fit
 from initreg.train.multiseed import fit_seeds
 
 from . import _overfit
@@ -63,10 +62,10 @@ def run(ctx: Context) -> Outcome:
         ms = models()
         fit_seeds(ms, d, _overfit.train_config(seeds[0], st["epochs"], **extra), seeds=seeds)
         res[arm] = [_overfit.scores(m, d) for m in ms]
-    res["mixup"] = []
-    for s, m in zip(seeds, models()):
-        fit(m, d, _overfit.train_config(s, st["epochs"]), callbacks=[Mixup(alpha=st["alpha"])])
-        res["mixup"].append(_overfit.scores(m, d))
+    ms = models()  # one Mixup per copy: the seeds stack (`fit_seeds`)
+    fit_seeds(ms, d, _overfit.train_config(seeds[0], st["epochs"]), seeds=seeds,
+              callbacks=lambda k: [Mixup(alpha=st["alpha"])])
+    res["mixup"] = [_overfit.scores(m, d) for m in ms]
     ctx.log(str(res))
     S = ctx.summarize
 
