@@ -124,6 +124,7 @@ def report_cmd(
     Example: initreg report lab-out
     """
     from ..errors import ConfigError
+    from ..lab.messages import message
     from ..lab.report import read_results, render_report
     from ..utils.paths import validate_out_dir
 
@@ -135,5 +136,5 @@ def report_cmd(
         raise ConfigError(str(e)) from None
     validate_out_dir(folder, "RESULTS")
     render_report(doc, folder, lang=lang)
-    console.print(f"report: {folder / 'index.html'} (and {folder / 'summary.md'}), {len(doc['claims'])} claims",
-                  highlight=False)
+    console.print(message("cli.rerendered", lang, html=folder / "index.html", md=folder / "summary.md",
+                          count=len(doc["claims"])), highlight=False)

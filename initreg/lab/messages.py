@@ -139,6 +139,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
         # the terminal
         "cli.table_title": "initreg lab ({mode})",
         "cli.list_title": "lab claims",
+        "cli.rerendered": "report: {html} (and {md}), {count} claims",
         "col.lecture": "lecture",
         "cli.report_files": "report: {html}  (also {json}, {md})",
         "cli.cached": "(cached)",
@@ -257,6 +258,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "coverage.part": "{lecture_id} {title}",
         "cli.table_title": "initreg lab ({mode})",
         "cli.list_title": "утверждения лаборатории",
+        "cli.rerendered": "отчёт: {html} (и {md}), утверждений: {count}",
         "col.lecture": "лекция",
         "cli.report_files": "отчёт: {html}  (а также {json}, {md})",
         "cli.cached": "(из кэша)",
