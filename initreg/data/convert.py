@@ -1,11 +1,13 @@
-"""`as_splits`: whatever data `fit` is given — `Splits`, tensors, a `Dataset`, a `DataLoader` — as `Splits`.
+"""`as_splits`: tensors, a `Dataset` or a `DataLoader` read into memory as `Splits` — `fit`'s fast path.
 
-`Splits` pass through untouched (the fast path). ``(x, y)`` tensors become
-`Splits.from_tensors`. A ``Dataset`` or ``DataLoader`` is read once, in order, into memory
-(its examples stacked; a loader's own collate function is used), then trained on like any
-`Splits`: `fit` shuffles and batches it with ``train.batch_size``. A dataset's random
-transforms are therefore drawn once; for fresh augmentation every epoch use initreg's
-augmentation callbacks (`initreg.regularize.augment`).
+`Splits` pass through untouched. ``(x, y)`` tensors become `Splits.from_tensors`. A
+``Dataset`` or ``DataLoader`` is read once, in order, into memory (its examples stacked; a
+loader's own collate function is used), then trained on like any `Splits`: `fit` shuffles and
+batches it with ``train.batch_size``. A dataset's random transforms are therefore drawn once;
+for fresh augmentation every epoch use initreg's augmentation callbacks
+(`initreg.regularize.augment`). `fit` does this itself for tensors and a ``Dataset``; a
+``DataLoader`` given to `fit` is streamed instead (`initreg.data.stream`), and
+``fit(model, as_splits(loader), ...)`` trains it in memory.
 
 >>> import torch
 >>> from torch.utils.data import TensorDataset
@@ -24,12 +26,13 @@ from torch.utils.data import DataLoader, Dataset
 from ..errors import DataError
 from .splits import Splits
 
-__all__ = ["as_splits", "read_all"]
+__all__ = ["as_splits", "read_all", "batch_xy"]
 
 Data = Any  # Splits | tuple[Tensor, Tensor] | Dataset | DataLoader
 
 
-def _xy(batch: Any, where: str) -> tuple[torch.Tensor, torch.Tensor]:
+def batch_xy(batch: Any, where: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """A batch as ``(x, y)``: a tuple/list of two tensors, or a dict with x/input(s) and y/label(s)/target."""
     if isinstance(batch, (tuple, list)) and len(batch) >= 2 and all(isinstance(t, torch.Tensor) for t in batch[:2]):
         return batch[0], batch[1]
     if isinstance(batch, dict):
@@ -46,7 +49,7 @@ def read_all(data: Dataset | DataLoader, where: str = "data") -> tuple[torch.Ten
     loader = data if isinstance(data, DataLoader) else DataLoader(data, batch_size=256, shuffle=False)
     xs, ys = [], []
     for batch in loader:
-        x, y = _xy(batch, where)
+        x, y = batch_xy(batch, where)
         xs.append(x)
         ys.append(y)
     if not xs:

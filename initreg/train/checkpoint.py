@@ -35,8 +35,10 @@ def _state_dict(obj: Any) -> Any:
     return None if obj is None else obj.state_dict()
 
 
-def save_checkpoint(path: str | Path, state: TrainState, data_order: torch.Generator) -> Path:
-    """Write the run's state at the end of epoch ``state.epoch`` (atomically)."""
+def save_checkpoint(path: str | Path, state: TrainState, data_order: torch.Generator, *,
+                    loader: torch.Generator | None = None) -> Path:
+    """Write the run's state at the end of epoch ``state.epoch`` (atomically); ``loader``: a
+    streamed DataLoader's own generator, if it has one."""
     ck = {
         "format": CHECKPOINT_FORMAT, "epoch": state.epoch, "step": state.step,
         "model": state.model.state_dict(), "optimizer": state.optimizer.state_dict(),
@@ -45,6 +47,7 @@ def save_checkpoint(path: str | Path, state: TrainState, data_order: torch.Gener
         "generator": state.generator.get_state(),
         "streams": [g.get_state() for g in state.streams.values()],
         "records": [dict(r) for r in state.history.records],
+        "loader": None if loader is None else loader.get_state(),
     }
     return atomic_write(path, functools.partial(torch.save, ck))
 
@@ -57,7 +60,8 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     return dict(ck)
 
 
-def restore(ck: Mapping[str, Any], state: TrainState, data_order: torch.Generator) -> None:
+def restore(ck: Mapping[str, Any], state: TrainState, data_order: torch.Generator, *,
+            loader: torch.Generator | None = None) -> None:
     """Put a checkpoint's state back into a freshly set-up `fit` (inside its RNG fork)."""
     state.model.load_state_dict(ck["model"])
     state.optimizer.load_state_dict(ck["optimizer"])
@@ -66,6 +70,8 @@ def restore(ck: Mapping[str, Any], state: TrainState, data_order: torch.Generato
     if state.scaler is not None and ck["scaler"] is not None:
         state.scaler.load_state_dict(ck["scaler"])
     data_order.set_state(ck["data_order"])
+    if loader is not None and ck.get("loader") is not None:
+        loader.set_state(ck["loader"])
     torch.set_rng_state(ck["model_noise"])
     state.generator.set_state(ck["generator"])
     gens = list(state.streams.values())

@@ -1,7 +1,8 @@
 """`fit`: a plain, fast training loop over in-memory tensors, with callbacks.
 
-No DataLoader: each epoch permutes the train tensors once (seeded generator) and takes
-contiguous slices, which is what a hand-written PyTorch loop does (see ``bench/``).
+In memory (`Splits`, tensors, a ``Dataset``): each epoch permutes the train tensors once (seeded
+generator) and takes contiguous slices, which is what a hand-written PyTorch loop does (see
+``bench/``). A ``DataLoader`` is streamed: each epoch iterates it (`initreg.data.stream`).
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils.data import DataLoader
 
 from ..data import Splits
 from ..data.convert import as_splits
+from ..data.stream import StreamData
 from ..errors import ConfigError
 from ..metrics import accuracy, expected_calibration_error
 from .callbacks import Callback, TrainState, overridden
@@ -37,7 +40,7 @@ from .progress import Progress
 from .streams import CALLBACKS, DATA_ORDER, MODEL_NOISE, callback_stream_names, stream, stream_seed
 
 # loop's names stay importable from here: `from initreg.train.fit import loss_function` keeps working
-__all__ = ["fit", "evaluate", "make_optimizer", "make_scheduler", "loss_function", "eval_loss_function", "as_train_config"]
+__all__ = ["fit", "evaluate", "evaluate_batches", "make_optimizer", "make_scheduler", "loss_function", "eval_loss_function", "as_train_config"]
 
 # Off the CPU, `fit` keeps running sums on the device and checks for divergence only when it
 # evaluates (no host sync per step). Tests set this to exercise that path on the CPU.
@@ -59,7 +62,10 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn, *, bat
         outs = [model(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]
     finally:
         model.train(was_training)
-    out = torch.cat(outs)
+    return _metrics(torch.cat(outs), y, loss_fn, task)
+
+
+def _metrics(out: torch.Tensor, y: torch.Tensor, loss_fn, task: str) -> dict[str, float]:
     res = {"loss": float(loss_fn(out, y))}
     if task == "classification":
         res["acc"] = accuracy(out, y)
@@ -67,15 +73,31 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn, *, bat
     return res
 
 
+@torch.no_grad()
+def evaluate_batches(model: nn.Module, batches, loss_fn, *, task: str = "classification") -> dict[str, float]:
+    """`evaluate` over ``(x, y)`` batches (a streamed loader): the same metrics over all of them."""
+    was_training = model.training
+    model.eval()
+    try:
+        pairs = [(model(xb), yb) for xb, yb in batches]
+    finally:
+        model.train(was_training)
+    if not pairs:
+        return {}
+    return _metrics(torch.cat([o for o, _ in pairs]), torch.cat([t for _, t in pairs]), loss_fn, task)
+
+
 def fit(model: nn.Module, data: Splits | Any, config: TrainConfig | Mapping[str, Any] | None = None,
         callbacks: Sequence[Callback] = (), *, val: Any = None, test: Any = None,
         checkpoint: str | Path | None = None, resume: Mapping[str, Any] | None = None) -> History:
     """Train ``model`` on ``data.x_train`` and evaluate on the validation (and test) split.
 
-    ``data`` is `Splits`, or your own data: ``(x, y)`` tensors, a ``Dataset`` or a
-    ``DataLoader`` (read once into memory, `initreg.data.convert.as_splits`), with optional
-    ``val=`` and ``test=`` in the same forms. Without validation data the history has no
-    ``val_*`` metrics (a callback that monitors one says so); without test data no test.
+    ``data`` is `Splits`, or your own data: ``(x, y)`` tensors or a ``Dataset`` (read once
+    into memory, `initreg.data.as_splits`), or a ``DataLoader``, streamed: each epoch iterates
+    it with its own batch size, sampler, workers and transforms (`initreg.data.stream`;
+    ``train.batch_size`` is not used). ``val=`` and ``test=`` take the same forms. Without
+    validation data the history has no ``val_*`` metrics (a callback that monitors one says
+    so); without test data no test.
 
     With ``checkpoint`` (a path) and ``config.checkpoint_every = N`` a checkpoint is written at
     every N-th epoch end that follows an evaluation; ``resume`` (`load_checkpoint`'s dict)
@@ -111,7 +133,11 @@ def fit(model: nn.Module, data: Splits | Any, config: TrainConfig | Mapping[str,
     ['acc', 'ece', 'loss']
     """
     cfg = as_train_config(config)
-    data = data if isinstance(data, Splits) and val is None and test is None else as_splits(data, val=val, test=test)
+    if isinstance(data, DataLoader):
+        data = StreamData.of(data, val=val, test=test)
+    elif not (isinstance(data, Splits) and val is None and test is None):
+        data = as_splits(data, val=val, test=test)
+    streamed = isinstance(data, StreamData)
     if not isinstance(model, nn.Module):
         what = f"a list of {len(model)} models" if isinstance(model, (list, tuple)) else type(model).__name__
         raise ConfigError(f"fit trains one nn.Module; got {what}. For several seeds use "
@@ -122,19 +148,24 @@ def fit(model: nn.Module, data: Splits | Any, config: TrainConfig | Mapping[str,
     dev = resolve_device(cfg.device)
     if dev.type != "cpu":
         model.to(dev)
-    if data.x_train.device != dev:
+    if not streamed and data.x_train.device != dev:
         data = data.to(dev)
     cbs = list(callbacks)
     hooks = {h: overridden(cbs, h) for h in ("on_fit_start", "on_epoch_start", "on_batch", "on_loss", "on_after_backward",
                                              "on_step_end", "on_evaluate", "on_epoch_end", "on_fit_end", "on_fit_abort")}
-    x, y = data.x_train, data.y_train
-    plan = LoopPlan.of(cfg, len(x))
+    if streamed:
+        plan = LoopPlan.of_batches(cfg, data.steps_per_epoch, data.train.batch_size or 1)
+        x = y = torch.empty(0)
+    else:
+        x, y = data.x_train, data.y_train
+        plan = LoopPlan.of(cfg, len(x))
     n, bs, steps_per_epoch, total = plan.n, plan.batch_size, plan.steps_per_epoch, plan.total
     loss_fn = loss_function(cfg, data.task)
     eval_loss_fn = eval_loss_function(cfg, data.task)
     opt = make_optimizer(model, cfg)
     sched = make_scheduler(opt, cfg, total, steps_per_epoch)
     gen = stream(cfg.seed, DATA_ORDER)  # the batch order: no callback draws from it
+    loader_gen = data.train.generator if streamed else None  # a streamed loader's own order, if it has one
     amp = autocast(cfg.precision, dev)
     warn_if_slow(cfg.precision, dev)
     scaler = make_scaler(cfg.precision, dev)
@@ -164,6 +195,13 @@ def fit(model: nn.Module, data: Splits | Any, config: TrainConfig | Mapping[str,
         state.loss = run_loss / max(run_count, 1)
         return False
 
+    def eval_on(which: str) -> dict[str, float]:
+        if streamed:
+            src = data.train if which == "train" else getattr(data, which)
+            return evaluate_batches(model, data.batches(src, dev), eval_loss_fn, task=data.task)
+        xs_, ys_ = (x, y) if which == "train" else data.split(which)
+        return evaluate(model, xs_, ys_, eval_loss_fn, batch_size=cfg.eval_batch_size, task=data.task)
+
     def do_eval() -> None:
         nonlocal run_loss, run_correct, run_count
         if lazy:
@@ -173,13 +211,12 @@ def fit(model: nn.Module, data: Splits | Any, config: TrainConfig | Mapping[str,
             run_correct_t.zero_()
         rec: dict[str, Any] = {"epoch": state.epoch, "step": state.step}
         if cfg.eval_train:
-            rec.update({f"train_{k}": v for k, v in evaluate(model, x, y, eval_loss_fn, batch_size=cfg.eval_batch_size, task=data.task).items()})
+            rec.update({f"train_{k}": v for k, v in eval_on("train").items()})
         elif run_count:
             rec["train_loss"] = run_loss / run_count
             if data.task == "classification" and y.ndim == 1:
                 rec["train_acc"] = run_correct / run_count
-        rec.update({f"val_{k}": v for k, v in evaluate(model, data.x_val, data.y_val, eval_loss_fn,
-                                                       batch_size=cfg.eval_batch_size, task=data.task).items()})
+        rec.update({f"val_{k}": v for k, v in eval_on("val").items()})
         rec["lr"] = opt.param_groups[0]["lr"]
         rec["seconds"] = time.perf_counter() - t0
         for cb in hooks["on_evaluate"]:
@@ -192,19 +229,26 @@ def fit(model: nn.Module, data: Splits | Any, config: TrainConfig | Mapping[str,
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(stream_seed(cfg.seed, MODEL_NOISE))
         if resume is not None:
-            restore(resume, state, gen)
+            restore(resume, state, gen, loader=loader_gen)
         model.train()
         for cb in hooks["on_fit_start"]:
             cb.on_fit_start(state)
         try:
             while state.step < total and not state.stop:
-                perm = state.epoch_order = torch.randperm(n, generator=gen)
-                for cb in hooks["on_epoch_start"]:
-                    cb.on_epoch_start(state)
-                xs, ys = x[perm], y[perm]
-                for i in range(steps_per_epoch):
-                    xb, yb = xs[i * bs:(i + 1) * bs], ys[i * bs:(i + 1) * bs]
-                    state.batch_index = perm[i * bs:(i + 1) * bs]
+                if streamed:  # the loader's own order, batches and transforms
+                    perm = state.epoch_order = None
+                    for cb in hooks["on_epoch_start"]:
+                        cb.on_epoch_start(state)
+                    batches = enumerate(data.batches(data.train, dev))
+                else:
+                    perm = state.epoch_order = torch.randperm(n, generator=gen)
+                    for cb in hooks["on_epoch_start"]:
+                        cb.on_epoch_start(state)
+                    xs, ys = x[perm], y[perm]
+                    batches = ((i, (xs[i * bs:(i + 1) * bs], ys[i * bs:(i + 1) * bs])) for i in range(steps_per_epoch))
+                i = -1
+                for i, (xb, yb) in batches:
+                    state.batch_index = perm[i * bs:(i + 1) * bs] if perm is not None else None
                     for cb in hooks["on_batch"]:
                         xb, yb = cb.on_batch(state, xb, yb)
                     with amp:
@@ -277,7 +321,7 @@ def fit(model: nn.Module, data: Splits | Any, config: TrainConfig | Mapping[str,
                     every = cfg.checkpoint_every
                     if checkpoint is not None and every and state.epoch % every == 0 and not run_count \
                             and not state.stop and state.step < total:
-                        save_checkpoint(checkpoint, state, gen)
+                        save_checkpoint(checkpoint, state, gen, loader=loader_gen)
             for cb in hooks["on_fit_end"]:
                 cb.on_fit_end(state)
         except BaseException as e:
@@ -288,6 +332,6 @@ def fit(model: nn.Module, data: Splits | Any, config: TrainConfig | Mapping[str,
             progress.close()
     hist.steps, hist.epochs, hist.stop_reason = state.step, state.epoch, state.stop_reason
     if cfg.evaluate_test and not hist.diverged:
-        hist.test = evaluate(model, data.x_test, data.y_test, eval_loss_fn, batch_size=cfg.eval_batch_size, task=data.task)
+        hist.test = eval_on("test")
     hist.seconds = time.perf_counter() - t0
     return hist

@@ -63,6 +63,13 @@ class LoopPlan:
         total = cfg.steps if cfg.steps is not None else cfg.epochs * spe
         return cls(n, bs, spe, total, cfg.eval_every or spe, cfg.eval_every is not None)
 
+    @classmethod
+    def of_batches(cls, cfg: TrainConfig, steps_per_epoch: int, batch_size: int) -> LoopPlan:
+        """The plan for a streamed loader: an epoch is its ``steps_per_epoch`` batches."""
+        total = cfg.steps if cfg.steps is not None else cfg.epochs * steps_per_epoch
+        return cls(steps_per_epoch * batch_size, batch_size, steps_per_epoch, total, cfg.eval_every or steps_per_epoch,
+                   cfg.eval_every is not None)
+
     def eval_after_step(self, step: int) -> bool:
         """Evaluate now, ``step`` optimizer steps done (only when counting in steps)."""
         return self.every_n_steps and step % self.eval_every == 0

@@ -43,17 +43,107 @@ def _weights(m):
     return [p.detach().clone() for p in m.parameters()]
 
 
-def test_tensors_dataset_and_loader_train_exactly_like_splits():
+def test_tensors_and_dataset_train_exactly_like_splits():
     xtr, ytr, xv, yv, xt, yt = _data()
     ref = _net()
     h_ref = fit(ref, Splits("s", xtr, ytr, xv, yv, xt, yt, 2), CFG)
     for data, val, test in [((xtr, ytr), (xv, yv), (xt, yt)),
                             (TensorDataset(xtr, ytr), TensorDataset(xv, yv), (xt, yt)),
-                            (DataLoader(DictSet(xtr, ytr), batch_size=7), DataLoader(DictSet(xv, yv)), DictSet(xt, yt))]:
+                            (DictSet(xtr, ytr), DataLoader(DictSet(xv, yv)), DictSet(xt, yt)),
+                            (as_splits(DataLoader(DictSet(xtr, ytr), batch_size=7), val=DataLoader(DictSet(xv, yv)),
+                                       test=DictSet(xt, yt)), None, None)]:
         m = _net()
         h = fit(m, data, CFG, val=val, test=test)
         assert h.column("val_loss") == h_ref.column("val_loss") and h.test == h_ref.test
         assert all(torch.equal(a, b) for a, b in zip(_weights(m), _weights(ref)))
+
+
+def test_a_dataloader_is_streamed_like_a_plain_loop_over_it():
+    """fit iterates the loader each epoch with its own batches and order: the same weights as a
+    hand-written loop over the same loader (SGD: fit's foreach SGD is bit-identical to a loop)."""
+    xtr, ytr, xv, yv, xt, yt = _data()
+    cfg = {**CFG, "optimizer": "sgd", "batch_size": 64}  # batch_size is the loader's, not this one
+
+    def loader():
+        return DataLoader(DictSet(xtr, ytr), batch_size=7, shuffle=True, generator=torch.Generator().manual_seed(3))
+
+    m = _net()
+    h = fit(m, loader(), cfg, val=DataLoader(DictSet(xv, yv), batch_size=5), test=(xt, yt))
+    ref = _net()
+    opt = torch.optim.SGD(ref.parameters(), lr=CFG["lr"])
+    dl = loader()
+    for _ in range(CFG["epochs"]):
+        for b in dl:
+            loss = nn.functional.cross_entropy(ref(b["input"]), b["label"])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    assert all(torch.equal(a, b) for a, b in zip(_weights(m), _weights(ref)))
+    assert h.steps == CFG["epochs"] * 12 and h.epochs == CFG["epochs"]  # ceil(80 / 7) batches per epoch
+    with torch.no_grad():
+        want = nn.functional.cross_entropy(ref(xt), yt).item()
+    assert h.test["loss"] == pytest.approx(want, rel=1e-6) and set(h.test) == {"loss", "acc", "ece"}
+    assert h.records[-1]["val_loss"] == pytest.approx(nn.functional.cross_entropy(ref(xv), yv).item(), rel=1e-6)
+
+
+class NoisyCount(Dataset):
+    """Random transforms drawn from torch's global RNG at every access, counted."""
+
+    def __init__(self, x, y):
+        self.x, self.y, self.calls = x, y, 0
+
+    def __len__(self):
+        return len(self.x)
+
+    def __getitem__(self, i):
+        self.calls += 1
+        return self.x[i] + 0.1 * torch.randn(self.x.shape[1:]), self.y[i]
+
+
+def test_streamed_runs_are_reproducible_and_draw_fresh_transforms_each_epoch():
+    xtr, ytr, xv, yv, *_ = _data()
+    runs = []
+    for seed in (0, 0, 1):
+        ds = NoisyCount(xtr, ytr)
+        m = _net()
+        h = fit(m, DataLoader(ds, batch_size=16, shuffle=True), {**CFG, "seed": seed}, val=(xv, yv))
+        runs.append((_weights(m), h.column("val_loss")))
+        assert ds.calls == CFG["epochs"] * len(xtr) + 1  # every epoch reads every example again (+1: the task probe)
+    assert all(torch.equal(a, b) for a, b in zip(runs[0][0], runs[1][0])) and runs[0][1] == runs[1][1]
+    assert not all(torch.equal(a, b) for a, b in zip(runs[0][0], runs[2][0]))  # fit's seed drives the loader's order
+
+
+def test_streamed_resume_from_a_checkpoint_is_bit_identical(tmp_path):
+    from initreg.train.checkpoint import load_checkpoint
+
+    xtr, ytr, xv, yv, *_ = _data()
+    cfg = {**CFG, "epochs": 4, "checkpoint_every": 2}
+
+    def loader():
+        return DataLoader(TensorDataset(xtr, ytr), batch_size=8, shuffle=True, generator=torch.Generator().manual_seed(5))
+
+    full = _net()
+    h_full = fit(full, loader(), cfg, val=(xv, yv), checkpoint=tmp_path / "ck.pt")
+    ck = load_checkpoint(tmp_path / "ck.pt")
+    assert ck["epoch"] == 2 and ck["loader"] is not None
+    resumed = _net()
+    h = fit(resumed, loader(), cfg, val=(xv, yv), resume=ck)
+    assert all(torch.equal(a, b) for a, b in zip(_weights(full), _weights(resumed)))
+    assert h.column("val_loss") == h_full.column("val_loss")
+
+
+def test_a_callback_that_needs_the_data_in_memory_says_so():
+    from initreg.train import Callback
+
+    class NeedsTrain(Callback):
+        def on_fit_start(self, state):
+            self.n = len(state.data.x_train)
+
+    xtr, ytr, *_ = _data()
+    with pytest.raises(DataError, match=r"needs the training data in memory \(data.x_train\).*as_splits"):
+        fit(_net(), DataLoader(TensorDataset(xtr, ytr), batch_size=8), CFG, callbacks=[NeedsTrain()])
+    with pytest.raises(DataError, match="the DataLoader yields no batches"):
+        fit(_net(), DataLoader(TensorDataset(xtr[:0], ytr[:0]), batch_size=8), CFG)
 
 
 def test_without_validation_data_there_are_no_val_metrics_and_a_monitor_says_so():
