@@ -107,6 +107,8 @@ class Corrupt(Callback):
             raise ConfigError(f"p must be a probability in [0, 1]; got p={p}")
         self.sigma_max, self.p = float(sigma_max), float(p)
 
+    stacks = True  # batch-only: in stacked training each copy corrupts its own batch with its own stream
+
     def get_config(self) -> dict[str, Any]:
         return {"name": "corrupt", "sigma_max": self.sigma_max, "p": self.p}
 

@@ -11,6 +11,7 @@ import torch
 
 from initreg.data import load_data
 from initreg.models import build_model
+from initreg.regularize.corrupt import Corrupt
 from initreg.regularize.distill import Distill
 from initreg.regularize.early_stopping import EarlyStopping
 from initreg.regularize.mixup import CutMix, LabelSmoothing, Mixup
@@ -89,8 +90,9 @@ TC = {"epochs": 3, "batch_size": 32, "lr": 3e-3}
     lambda k: [Mixup(alpha=0.4)],
     lambda k: [Mixup(alpha=1.0, p=0.5, per_example=True), LabelSmoothing(0.1)],
     lambda k: [LabelSmoothing(0.2)],
+    lambda k: [Corrupt(1.5, p=0.7)],
 ], ids=["l1+l2", "l2-scheduled", "decay-decoupled", "decay-coupled", "decay-lecture", "activity", "mixup",
-        "mixup-p-smoothing", "label-smoothing"])
+        "mixup-p-smoothing", "label-smoothing", "corrupt"])
 def test_per_step_callbacks_stacked_equal_separate_runs(digits, make):
     _both(digits, make, TC)
 

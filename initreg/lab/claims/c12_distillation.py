@@ -38,7 +38,7 @@ from ...regularize.distill import Distill, distillation_loss
 from ...train import evaluate, fit
 from ...train.callbacks import TrainState
 from ...train.fit import as_train_config, loss_function
-from ...train.multiseed import SeedsResult, train_seeds
+from ...train.multiseed import SeedsResult, fit_seeds, train_seeds
 from ..experiment import Context, Outcome, experiment, stacked_note
 from ..verdict import Criterion
 
@@ -86,7 +86,7 @@ NOTES = (
     "({words[stacked_hard]}) reaches {hard_train_acc[mean]:.1%} train and {hard_acc[mean]:.1%} test accuracy "
     "(gap {hard_gap_pp[mean]:.1f} pp: it overfits); the teacher is {teacher_lead_pp[mean]:+.1f} pp ahead of it on test. "
     "**Soft targets** (T = {settings[temperature]:g}, "
-    "α = {settings[alpha]}) give {distilled_acc[mean]:.1%}: {gain_pp[mean]:+.1f} pp over labels alone "
+    "α = {settings[alpha]}; {words[stacked_kd]}) give {distilled_acc[mean]:.1%}: {gain_pp[mean]:+.1f} pp over labels alone "
     "(interval {gain_pp[lo]:+.1f} to {gain_pp[hi]:+.1f}; per seed {gain_pp[min]:+.1f} to {gain_pp[max]:+.1f}), "
     "closing {gap_closed[mean]:.0%} of the teacher–student gap on average (undefined where the teacher is not ahead): "
     "{parts[soft_targets_beat_labels][verdict]}. **The lecture's reason:** the distilled student's train–test gap "
@@ -163,6 +163,16 @@ def distilled_student(s: dict[str, Any], seed: int, data: Splits, teacher: torch
     fit(student, data, _train_cfg(s, s["student_epochs"], seed, s["batch_size"]),
         callbacks=[Distill(teacher, temperature, s["alpha"])])
     return student
+
+
+def distilled_students(s: dict[str, Any], seeds: list[int], data: Splits, teachers: list[torch.nn.Module],
+                       temperature: float) -> tuple[list[torch.nn.Module], SeedsResult]:
+    """`distilled_student` for every seed at once: copy k (seed ``seeds[k]``'s init and batch
+    order) learns from ``teachers[k]``; one stacked model where `Distill` runs per copy."""
+    students = [build_model(s["student"], data.input_shape, data.num_outputs, seed=seed) for seed in seeds]
+    hists = fit_seeds(students, data, _train_cfg(s, s["student_epochs"], seeds[0], s["batch_size"]), seeds=seeds,
+                      callbacks=lambda k: [Distill(teachers[k], temperature, s["alpha"])])
+    return students, hists
 
 
 def transfer_set(s: dict[str, Any], seed: int, data: Splits, teacher: torch.nn.Module) -> dict[str, float]:
@@ -254,13 +264,18 @@ def run(ctx: Context) -> Outcome:
     temps = sorted({*map(float, s["temperatures"]), T})
     teachers, t_hists = train_teachers(s, ctx.seeds, data)
     hards, h_hists = train_hard_students(s, ctx.seeds, data)
-    rows: list[dict[str, Any]] = []
-    for seed, teacher, hard in zip(ctx.seeds, teachers, hards):
+    for teacher in teachers:
         teacher.eval()
+    seeds = list(ctx.seeds)
+    kd: dict[float, list[torch.nn.Module]] = {}
+    for t in temps:
+        kd[t], kd_hists = distilled_students(s, seeds, data, teachers, t)
+    rows: list[dict[str, Any]] = []
+    for i, (seed, teacher, hard) in enumerate(zip(seeds, teachers, hards)):
         r: dict[str, Any] = {"teacher": dict(zip(("train", "test"), accuracies(teacher, data))),
                              "hard": dict(zip(("train", "test"), accuracies(hard, data))), "kd": {}}
         for t in temps:
-            r["kd"][t] = dict(zip(("train", "test"), accuracies(distilled_student(s, seed, data, teacher, t), data)))
+            r["kd"][t] = dict(zip(("train", "test"), accuracies(kd[t][i], data)))
         if s["transfer_set"]:
             r["transfer"] = transfer_set(s, seed, data, teacher)
         rows.append(r)
@@ -296,12 +311,14 @@ def run(ctx: Context) -> Outcome:
                  for k in ("teacher", "student")},
         "n_train": len(data.x_train),
         "n_test": len(data.x_test),
-        "vectorized": {"teachers": t_hists.vectorized, "hard_twins": h_hists.vectorized},
+        "vectorized": {"teachers": t_hists.vectorized, "hard_twins": h_hists.vectorized,
+                       "distilled": kd_hists.vectorized},
     }
     others = [t for t in temps if t != T]
     words = {"stacked": (f"one teacher (seed {1000 + ctx.seeds[0]}) shared by every seed"
                          if s.get("shared_teacher") else stacked_note(t_hists, "teachers")),
              "stacked_hard": stacked_note(h_hists, "hard-label twins"),
+             "stacked_kd": stacked_note(kd_hists, "distilled students"),
              "temperatures": " ".join(
                  f"At T = {t:g} (reported, not judged) the gain is {numbers['gain_pp_by_temperature'][f'{t:g}']['mean']:+.1f} "
                  f"pp (interval {numbers['gain_pp_by_temperature'][f'{t:g}']['lo']:+.1f} to "

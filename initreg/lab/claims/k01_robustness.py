@@ -18,10 +18,11 @@ import torch
 
 from initreg.data import load_data
 from initreg.lab import Context, Outcome, experiment
+from initreg.lab.experiment import stacked_note
 from initreg.lab.verdict import Criterion
 from initreg.models import build_model
 from initreg.regularize.corrupt import Corrupt, gaussian_noise, occlude
-from initreg.train import fit
+from initreg.train.multiseed import fit_seeds
 
 _WIDTH = 128
 SETTINGS = {"quick": {"epochs": 30, "sigma_max": 1.5, "sigmas": [0.0, 0.5, 1.0, 1.5], "occlusions": [0, 2, 4]},
@@ -87,15 +88,20 @@ def _figure(ctx: Context, st: dict, curves: dict[str, list[dict[str, list[float]
 def run(ctx: Context) -> Outcome:
     st = ctx.settings
     curves: dict[str, list[dict[str, list[float]]]] = {"plain": [], "noise-trained": []}
-    for seed in ctx.seeds:
-        data = load_data({"name": "digits", "seed": seed})
-        cfg = {"optimizer": "adam", "lr": 1e-3, "batch_size": 64, "epochs": st["epochs"], "seed": seed,
-               "progress": "none", "evaluate_test": False}
-        for arm, cbs in (("plain", []), ("noise-trained", [Corrupt(st["sigma_max"])])):
-            model = build_model({"name": "mlp", "depth": 2, "width": _WIDTH}, data.input_shape, data.num_outputs, seed=seed)
-            fit(model, data, cfg, callbacks=cbs)
-            curves[arm].append(accuracy_curves(model, data.x_test, data.y_test, st["sigmas"], st["occlusions"], seed))
-        ctx.log(f"seed {seed}: {curves['plain'][-1]} / {curves['noise-trained'][-1]}")
+    seeds = list(ctx.seeds)
+    datas = [load_data({"name": "digits", "seed": seed}) for seed in seeds]
+    cfg = {"optimizer": "adam", "lr": 1e-3, "batch_size": 64, "epochs": st["epochs"], "progress": "none",
+           "evaluate_test": False}
+    notes = {}
+    for arm, cbs in (("plain", lambda k: []), ("noise-trained", lambda k: [Corrupt(st["sigma_max"])])):
+        models = [build_model({"name": "mlp", "depth": 2, "width": _WIDTH}, d.input_shape, d.num_outputs, seed=seed)
+                  for d, seed in zip(datas, seeds)]
+        hs = fit_seeds(models, datas, cfg, seeds=seeds, callbacks=cbs)  # copy k: seed k's split, init, batch order
+        notes[arm] = stacked_note(hs, f"{arm} models")
+        curves[arm] = [accuracy_curves(m, d.x_test, d.y_test, st["sigmas"], st["occlusions"], seed)
+                       for m, d, seed in zip(models, datas, seeds)]
+    for i, seed in enumerate(seeds):
+        ctx.log(f"seed {seed}: {curves['plain'][i]} / {curves['noise-trained'][i]}")
     drop = {arm: [c["noise"][0] - c["noise"][-1] for c in cs] for arm, cs in curves.items()}
     flatten = [a - b for a, b in zip(drop["plain"], drop["noise-trained"])]
     S = ctx.summarize
@@ -104,7 +110,7 @@ def run(ctx: Context) -> Outcome:
         cs = curves[arm]
         return ", ".join(f"{sum(c[key][i] for c in cs) / len(cs):.1f}%" for i in range(len(cs[0][key])))
 
-    numbers = {"width": _WIDTH, "drop_plain": S(drop["plain"]), "drop_aug": S(drop["noise-trained"]), "flatten": S(flatten),
+    numbers = {"width": _WIDTH, "stacked": notes, "drop_plain": S(drop["plain"]), "drop_aug": S(drop["noise-trained"]), "flatten": S(flatten),
                "clean_cost": S([b["noise"][0] - a["noise"][0] for a, b in zip(curves["plain"], curves["noise-trained"])]),
                "curves": curves, "sigma_list": ", ".join(f"{s:g}" for s in st["sigmas"]), "sigma_top": f"{st['sigmas'][-1]:g}",
                "occ_list": ", ".join(str(k) for k in st["occlusions"]),

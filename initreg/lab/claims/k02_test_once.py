@@ -27,7 +27,8 @@ from initreg.data import load_data
 from initreg.lab import Context, Outcome, experiment
 from initreg.lab.experiment import stacked_note
 from initreg.lab.verdict import Criterion
-from initreg.train.multiseed import train_seeds
+from initreg.models import build_model
+from initreg.train.multiseed import fit_seeds
 
 SETTINGS = {
     "quick": {"train_size": 500, "epochs": 15, "candidates": 16, "test_size": 300, "resplits": 200},
@@ -91,14 +92,19 @@ def selection_bias(val_correct: torch.Tensor, pool_correct: torch.Tensor, test_s
             criteria=CRITERIA, notes=NOTES, headline="test_selection_inflates", settings=SETTINGS, order=18.2)
 def run(ctx: Context) -> Outcome:
     st = ctx.settings
-    rows, spreads, note = [], [], ""
-    for seed in ctx.seeds:
-        data = load_data({"name": "mnist1d", "train_size": st["train_size"], "seed": seed})
-        cand = [1000 * seed + j for j in range(st["candidates"])]
-        models, hs = train_seeds({"name": "mlp", "depth": 2, "width": 64, "activation": "relu"}, data,
-                                 {"optimizer": "adam", "lr": 1e-3, "epochs": st["epochs"], "batch_size": 64,
-                                  "progress": "none", "evaluate_test": False}, cand)
-        note = stacked_note(hs, "candidates")
+    rows, spreads = [], []
+    datas = [load_data({"name": "mnist1d", "train_size": st["train_size"], "seed": seed}) for seed in ctx.seeds]
+    cands = [[1000 * seed + j for j in range(st["candidates"])] for seed in ctx.seeds]
+    # every seed's candidates as one stacked model: copy (seed, j) trains on its seed's split
+    mc = {"name": "mlp", "depth": 2, "width": 64, "activation": "relu"}
+    flat = [(d, c) for d, cs in zip(datas, cands) for c in cs]
+    all_models = [build_model(mc, d.input_shape, d.num_outputs, seed=c) for d, c in flat]
+    hs = fit_seeds(all_models, [d for d, _ in flat], {"optimizer": "adam", "lr": 1e-3, "epochs": st["epochs"],
+                                                       "batch_size": 64, "progress": "none", "evaluate_test": False},
+                   seeds=[c for _, c in flat])
+    note = stacked_note(hs, "candidates")
+    for i, (seed, data) in enumerate(zip(ctx.seeds, datas)):
+        models = all_models[i * st["candidates"]:(i + 1) * st["candidates"]]
         with torch.no_grad():
             val_c = torch.stack([(m.eval()(data.x_val).argmax(1) == data.y_val).float() for m in models])
             pool_c = torch.stack([(m(data.x_test).argmax(1) == data.y_test).float() for m in models])

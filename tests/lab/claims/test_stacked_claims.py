@@ -64,10 +64,11 @@ C12_TINY = {**c12.SETTINGS["full"], "data": DIGITS,
 def test_c12_teachers_and_hard_twins_train_stacked(tmp_path, calls):
     ctx = _ctx(tmp_path, C12_TINY)
     out = c12.run(ctx)
-    assert calls == [(3, True), (3, True)]  # the distilled students train one at a time (a callback each)
-    assert out.numbers["vectorized"] == {"teachers": True, "hard_twins": True}
+    assert calls == [(3, True), (3, True)]  # teachers and twins (train_seeds); the students below
+    assert out.numbers["vectorized"] == {"teachers": True, "hard_twins": True, "distilled": True}
     rec = c12.run.judge(out, ctx)
     assert "the 3 seeds' teachers trained as one stacked model (3 copies)" in rec["notes"]
+    assert "the 3 seeds' distilled students trained as one stacked model (3 copies)" in rec["notes"]
     assert "Extra finding, not the verdict" in rec["notes"]
     assert [p["part"] for p in rec["parts"]] == ["soft_targets_beat_labels", "student_overfits_less_than_teacher"]
     assert rec["headline"] == "soft_targets_beat_labels"
@@ -96,6 +97,12 @@ def test_c12_each_seed_trains_its_own_student():
     alone = c12.distilled_student(C12_TINY, 1, data, teachers[1], 4.0)
     for a, b in zip(alone.parameters(), students[1].parameters()):
         assert torch.equal(a, b)
+    # the claim trains them stacked, one Distill per copy: the same students to float rounding
+    stacked, hists = c12.distilled_students(C12_TINY, seeds, data, teachers, 4.0)
+    assert hists.vectorized
+    for m, ref in zip(stacked, students):
+        for a, b in zip(m.parameters(), ref.parameters()):
+            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
 
 
 def test_c12_stacked_hard_twin_equals_its_own_fit():
