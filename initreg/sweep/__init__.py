@@ -1,5 +1,7 @@
-"""Sweeps: a grid or random search over any run-config keys × seeds, run by a local
-process pool or a Ray cluster, with every result in an embedded SQLite database.
+"""Sweeps: a grid, random or TPE (Optuna) search over any run-config keys × seeds, run by a
+local process pool or a Ray cluster, with every result in an embedded SQLite database; a
+median or successive-halving pruner stops bad runs early, and a rerun resumes unfinished
+runs from their checkpoints.
 
 >>> from initreg.sweep import load_spec
 >>> spec = load_spec({"base": {"data": {"name": "digits"}}, "params": {"train.lr": [0.01, 0.1]}, "seeds": 2})
