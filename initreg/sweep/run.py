@@ -270,7 +270,7 @@ class _Ray:
         self.remote = ray.remote(num_cpus=o.num_cpus, num_gpus=o.num_gpus, max_retries=0)(execute_trial)
         self.storage = None
         if o.storage_path:
-            self.storage = str(Path(o.storage_path, self.spec.name, "runs"))
+            self.storage = str(Path(o.storage_path).expanduser().absolute() / self.spec.name / "runs")  # not the worker's cwd
         self.remote_judge = None
         if self.judge is not None:
             from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy

@@ -112,11 +112,17 @@ def test_sweep_killed_with_sigkill_loses_no_finished_result(tmp_path):
 
 def test_ray_executor_on_a_local_instance(tmp_path):
     pytest.importorskip("ray")
-    r = run_sweep(_spec(name="ray", params={"train.lr": [0.01]}), tmp_path, executor="ray", workers=1)
+    shared = tmp_path / "shared"  # storage_path: the runs write their folders there (no copy to the driver)
+    r = run_sweep(_spec(name="ray", params={"train.lr": [0.01]}, ray={"storage_path": str(shared)}), tmp_path,
+                  executor="ray", workers=1)
     assert r["status"] == {"done": 2}
     store = open_store(tmp_path / "ray" / "sweep.db")
-    assert all(row["host"] for row in store.rows())
+    rows = store.rows()
     store.close()
+    assert all(row["host"] for row in rows)
+    for row in rows:
+        assert Path(row["run_dir"]) == shared / "ray" / "runs" / row["hash"] and Path(row["run_dir"], "model.pt").is_file()
+    assert not (tmp_path / "ray" / "runs").exists()
 
 
 def test_cli_sweep_and_results(tmp_path, capsys):
