@@ -70,7 +70,7 @@ from .runtime_trace import trace_forward
 from .schemes import kaiming_normal_, kaiming_std, resolve_gain_request
 
 __all__ = ["LayerInfo", "LayerReport", "InitReport", "resolve_layers", "initialize", "auto_", "torch_default_",
-           "WEIGHTED", "is_weighted", "is_hf_conv1d", "layer_weight"]
+           "WEIGHTED", "is_weighted", "is_hf_conv1d", "layer_weight", "functional_activations"]
 
 WEIGHTED = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
 _EMBEDDING_SCHEMES = {"auto"}  # schemes with a rule for nn.Embedding (see the module docstring)
@@ -372,6 +372,41 @@ class _Resolver:
                 return {"name": "identity"}, how
             return None, f"unresolved: feeds .{u.target}()"
         return None, f"unresolved: feeds {u.op}"
+
+
+def functional_activations(model: nn.Module) -> dict[str, dict[str, Any]]:
+    """Layers whose output goes straight into a *functional* activation (``F.relu(self.fc(x))``,
+    ``torch.tanh``, ``x.sigmoid()``), found by ``torch.fx``: ``{layer name: activation config}``.
+    The probe computes their activation statistics from it. Empty when the model does not trace.
+
+    >>> class Net(torch.nn.Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.fc = torch.nn.Linear(3, 4)
+    ...     def forward(self, x):
+    ...         return torch.tanh(self.fc(x))
+    >>> functional_activations(Net())
+    {'fc': {'name': 'tanh'}}
+    """
+    if _is_pure_sequential(model):  # module order only: no function call in its forward
+        return {}
+    try:
+        graph = _Tracer().trace(model)
+    except Exception:  # data-dependent control flow: nothing known
+        return {}
+    modules = dict(model.named_modules())
+    out: dict[str, dict[str, Any]] = {}
+    for node in graph.nodes:
+        if node.op != "call_module" or not is_weighted(modules.get(node.target)) or len(node.users) != 1:
+            continue
+        u = next(iter(node.users))
+        if not (u.args and u.args[0] is node):
+            continue
+        a = _fn_activation(u) if u.op == "call_function" else (
+            {"name": _METHOD_ACT[u.target]} if u.op == "call_method" and u.target in _METHOD_ACT else None)
+        if a is not None:
+            out[node.target] = a
+    return out
 
 
 def _example_input(model: nn.Module, example: Any) -> Any:

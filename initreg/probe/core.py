@@ -5,8 +5,10 @@ What counts as a *layer*: every module that owns a ``weight`` parameter with ≥
 or the modules you name. Each *call* of a layer is one row, in the order of execution, so a
 module called twice in one forward pass gives two rows (``name`` and ``name#2``). The
 *activation* of a layer is the first activation module (ReLU, Tanh, Sigmoid, GELU, …)
-called after it; a functional activation (``F.relu``) is invisible, and its layer gets no
-dead / saturated counts.
+called after it, or a functional activation its output goes straight into
+(``F.relu(self.fc(x))``, ``torch.tanh``, ``x.sigmoid()``: found by ``torch.fx`` when the
+model traces, `initreg.init.initialize.functional_activations`), whose statistics the probe
+computes by applying the same function to the layer's output.
 
 Per row: the output's mean, std and RMS (all entries) and its *signal* std (the std across
 the batch, averaged over the other entries: how much the output still depends on the
@@ -43,7 +45,7 @@ import torch
 from torch import Tensor, nn
 
 from ..errors import ConfigError
-from ..nn.activations import activation_bounds, is_activation, is_rectifier
+from ..nn.activations import activation_bounds, is_activation, is_rectifier, make_activation
 from .assemble import SiteRecord, Snapshot, WeightGrad, build_report
 from .report import ProbeReport
 from .stats import (
@@ -66,6 +68,14 @@ def weight_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
         if isinstance(w, Tensor) and w.ndim >= 2:
             out.append((name or type(m).__name__, m))
     return out
+
+
+def _functional_activations(model: nn.Module, layers: Sequence[tuple[str, nn.Module]]) -> dict[int, nn.Module]:
+    """``id(layer) -> activation module`` for layers that feed a functional activation directly."""
+    from ..init.initialize import functional_activations  # torch.fx: only imported by a probe
+
+    found = functional_activations(model)
+    return {id(m): make_activation(found[n]) for n, m in layers if n in found}
 
 
 def _unit_dim(m: nn.Module) -> int:
@@ -135,7 +145,8 @@ class Probe:
         self._extra_acts = tuple(activations)
         self._acts = [m for m in model.modules() if is_activation(m) or (self._extra_acts and isinstance(m, self._extra_acts))]
         self._act_kind: dict[int, tuple] = {}
-        for a in self._acts:
+        self._functional = _functional_activations(model, self._layers)
+        for a in [*self._acts, *self._functional.values()]:
             b = activation_bounds(a)
             if is_rectifier(a):
                 self._act_kind[id(a)] = ("dead", b)
@@ -162,7 +173,7 @@ class Probe:
         h = self._handles
         h.append(self.model.register_forward_pre_hook(self._on_root))
         for name, m in self._layers:
-            h.append(m.register_forward_hook(self._layer_hook(name, m)))
+            h.append(m.register_forward_hook(self._layer_hook(name, m, self._functional.get(id(m)))))
         for a in self._acts:
             h.append(a.register_forward_hook(self._act_hook(a)))
         if self.grads and self.weight_grads:
@@ -204,13 +215,14 @@ class Probe:
         self._last = None
         self._input.clear()
 
-    def _layer_hook(self, name: str, module: nn.Module) -> Callable:
+    def _layer_hook(self, name: str, module: nn.Module, functional: nn.Module | None = None) -> Callable:
         # Runs on every call of every layer while recording: kept to a few tensor ops and
         # little Python (on 2 slow cores each extra attribute lookup or op dispatch shows up
         # in the per-step overhead, bench/bench_probe.py).
         calls, sites, spare, inp = self._calls, self._sites, self._spare, self._input
         mid, grads = id(module), self.grads
         stats = (lambda o, site: batch_sums(o, True)) if self.check_overflow else batch_sums_fast
+        act_hook = self._act_hook(functional) if functional is not None else None
 
         def hook(module: nn.Module, args: Any, output: Any) -> None:
             if not isinstance(output, Tensor) or not output.is_floating_point():
@@ -247,6 +259,8 @@ class Probe:
                     ph = self._grad_prehook(site, 0)
                     output.register_hook(lambda g: ph((g,)))
             self._last = site
+            if act_hook is not None:  # the functional activation the output goes into, applied here
+                act_hook(functional, None, functional(o))
 
         return hook
 

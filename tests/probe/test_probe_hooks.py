@@ -152,7 +152,7 @@ def test_module_called_twice_gives_two_rows_and_the_summed_weight_gradient():
     assert names == ["inp", "block", "block#2", "out"]
     b1, b2 = r.layers[1], r.layers[2]
     assert b1.activation == "Tanh" and b2.activation == "Tanh"
-    assert r.layers[0].activation is None  # F.relu is invisible to module hooks
+    assert r.layers[0].activation == "ReLU"  # F.relu(self.inp(x)): found by torch.fx, applied by the probe
     assert b1.grad_rms is not None and b2.grad_rms is not None and b1.grad_rms != b2.grad_rms
     assert b1.weight_grad_norm == pytest.approx(float(model.block.weight.grad.norm()), rel=1e-5)
 
