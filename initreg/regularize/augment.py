@@ -186,6 +186,8 @@ class ImageAugment(Callback):
     the data set's ``meta["image_shape"]``).
     """
 
+    stacks = True  # batch-only: in stacked training each copy augments its own batch with its own stream
+
     def __init__(self, rotation: float = 0.0, translate: float = 0.0, scale: tuple[float, float] = (1.0, 1.0),
                  hflip: float = 0.0, vflip: float = 0.0, p: float = 1.0, padding_mode: Padding = "border",
                  image_shape: list[int] | None = None):
@@ -213,6 +215,8 @@ class SignalAugment(Callback):
     Args: as `augment_signals`; ``signal_shape`` ``[C, L]`` for flattened inputs (default:
     the data set's ``meta["image_shape"]``).
     """
+
+    stacks = True  # batch-only: in stacked training each copy augments its own batch with its own stream
 
     def __init__(self, shift: float = 0.0, scale: tuple[float, float] = (1.0, 1.0), p: float = 1.0,
                  padding_mode: Padding = "border", signal_shape: list[int] | None = None):

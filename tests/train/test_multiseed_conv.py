@@ -160,3 +160,27 @@ def test_the_batch_of_one_guard_still_applies_to_stacked_batchnorm(flat):
     assert vectorize_reason(ms[0]) is None  # the zoo's batch-of-one guard hook does not block stacking
     with pytest.raises(ConfigError, match="one value per channel"):
         StackedSequential(ms).train()(torch.randn(2, 1, 64))
+
+
+def test_augmentation_stacks_per_copy_with_per_copy_data():
+    """C16's set-up in small: a conv net per seed on that seed's data split, three arms (none,
+    rotations, flips) as one stacked model; each copy augments with its own stream, as a separate run."""
+    from initreg.regularize.augment import ImageAugment
+
+    pytest.importorskip("kornia")
+    mc = {"name": "cnn", "channels": [3], "hidden": 8, "init": "torch"}
+    seeds = [0, 1]
+    datas = {s: load_data({"name": "digits", "train_size": 120, "flatten": False, "seed": s}) for s in seeds}
+    arms = [lambda: [], lambda: [ImageAugment(rotation=30, p=0.5)], lambda: [ImageAugment(hflip=0.5)]]
+    copies = [(s, a) for a in range(len(arms)) for s in seeds]
+    tc = {"epochs": 2, "batch_size": 32, "progress": "none"}
+    ref = [build_model(mc, datas[s].input_shape, 10, seed=s) for s, _ in copies]
+    seq = [fit(m, datas[s], {**tc, "seed": s}, callbacks=arms[a]()) for m, (s, a) in zip(ref, copies)]
+    models = [build_model(mc, datas[s].input_shape, 10, seed=s) for s, _ in copies]
+    vec = fit_seeds(models, [datas[s] for s, _ in copies], tc, seeds=[s for s, _ in copies],
+                    callbacks=lambda k: arms[copies[k][1]]())
+    assert vec.vectorized, vec.reason
+    _assert_same(seq, vec)
+    for m, r in zip(models, ref):
+        for a, b in zip(m.parameters(), r.parameters()):
+            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)

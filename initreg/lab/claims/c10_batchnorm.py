@@ -19,6 +19,9 @@ stops at the first evaluation reaching the target (85%: below the BN net's plate
 within the budget counts as budget + 50 steps, so its ratio is a lower bound: a seed can show
 the 3× "far fewer" bound whenever its BN net needs at most a third of the budget (the notes
 give, per seed, the largest ratio the budget could show). The test split is not read here.
+The seeds of each arm train as one stacked model (`fit_seeds`: copy k on its seed's split,
+stopping on its own; BatchNorm keeps running statistics per copy), equal to separate runs up
+to float rounding.
 
 (c) Axes: on a real N×C×H×W tensor, entry ``j``'s output depends on input ``i ≠ j`` only
 through the shared mean and variance, so the non-zero pattern of the Jacobian
@@ -38,9 +41,11 @@ from torch import nn
 
 from initreg.data import Splits, load_data
 from initreg.lab import Context, Outcome, experiment
+from initreg.lab.experiment import stacked_note
 from initreg.lab.verdict import Criterion
 from initreg.regularize.batchnorm import bn_drift
-from initreg.train import Callback, fit
+from initreg.train import Callback
+from initreg.train.multiseed import fit_seeds
 
 _S = {"widths": [100, 100, 100], "sigma": 0.01, "lr": 0.5, "batch_size": 60}
 _SHAPE = (4, 6, 3, 3)  # N, C, H, W for the axes check
@@ -115,6 +120,8 @@ def sigmoid_mlp(input_dim: int, classes: int, bn: bool, seed: int) -> nn.Sequent
 class _StopAtTarget(Callback):
     """Stops the run at the first evaluation whose *validation* accuracy (fit's ``val_acc``) reaches ``target``."""
 
+    stacks = True  # epoch-level only: in stacked training each copy stops on its own
+
     def __init__(self, target: float):
         self.target, self.reached, self.curve = target, None, []
 
@@ -126,15 +133,20 @@ class _StopAtTarget(Callback):
             state.stop, state.stop_reason = True, f"validation accuracy {acc:.3f} >= {self.target}"
 
 
-def speed_run(data: Splits, seed: int, bn: bool, budget: int, target: float, eval_every: int) -> dict[str, Any]:
-    """Train until the validation accuracy reaches ``target`` or ``budget`` steps pass; the step it was reached
-    (None if never), the validation curve and the trained model."""
-    model = sigmoid_mlp(math.prod(data.input_shape), data.num_outputs, bn, seed)
-    cb = _StopAtTarget(target)
-    fit(model, data, {"optimizer": "sgd", "lr": _S["lr"], "batch_size": _S["batch_size"], "steps": budget,
-                      "eval_every": eval_every, "seed": seed, "progress": "none", "evaluate_test": False},
-        callbacks=[cb])
-    return {"steps": cb.reached, "curve": cb.curve, "best": max(a for _, a in cb.curve), "model": model}
+def speed_runs(datas: list[Splits], seeds: list[int], bn: bool, budget: int, target: float, eval_every: int
+               ) -> tuple[list[dict[str, Any]], Any]:
+    """Per seed, train until the validation accuracy reaches ``target`` or ``budget`` steps pass: the
+    step it was reached (None if never), the validation curve and the trained model. The seeds
+    train as one stacked model (copy k: ``datas[k]``, init and train seed ``seeds[k]``); also
+    returns `fit_seeds`' result (how they trained)."""
+    models = [sigmoid_mlp(math.prod(d.input_shape), d.num_outputs, bn, s) for d, s in zip(datas, seeds)]
+    cbs = [_StopAtTarget(target) for _ in seeds]
+    hists = fit_seeds(models, datas, {"optimizer": "sgd", "lr": _S["lr"], "batch_size": _S["batch_size"],
+                                      "steps": budget, "eval_every": eval_every, "progress": "none",
+                                      "evaluate_test": False}, seeds=seeds, callbacks=lambda k: [cbs[k]])
+    cbs = [c[0] for c in hists.callbacks]  # the instances each copy used
+    return [{"steps": cb.reached, "curve": cb.curve, "best": max(a for _, a in cb.curve), "model": m}
+            for cb, m in zip(cbs, models)], hists
 
 
 def log_speedup(bn_steps: int | None, plain_steps: int | None, budget: int, eval_every: int) -> float:
@@ -305,16 +317,17 @@ def run(ctx: Context) -> Outcome:
     tves: list[dict[str, float]] = []
     axes_per_seed: list[dict[str, Any]] = []
     n_check = 256
-    for seed in ctx.seeds:
-        data = load_data({"name": "mnist5k", "seed": seed})
-        speed["bn"].append(speed_run(data, seed, True, budget, target, every))
-        speed["plain"].append(speed_run(data, seed, False, budget, target, every))
-        tves.append(train_vs_eval(speed["bn"][-1]["model"], data.x_val[:n_check]))
+    seeds = list(ctx.seeds)
+    datas = [load_data({"name": "mnist5k", "seed": seed}) for seed in seeds]
+    speed["bn"], bn_hists = speed_runs(datas, seeds, True, budget, target, every)
+    speed["plain"], plain_hists = speed_runs(datas, seeds, False, budget, target, every)
+    for i, (seed, data) in enumerate(zip(seeds, datas)):
+        tves.append(train_vs_eval(speed["bn"][i]["model"], data.x_val[:n_check]))
         axes_per_seed.append(axes_check(seed))
-        if seed == ctx.seeds[0]:
-            drift = bn_drift(speed["bn"][-1]["model"], data.x_val[:n_check])
-        ctx.log(f"seed {seed}: BN {speed['bn'][-1]['steps']} steps, plain {speed['plain'][-1]['steps']} "
-                f"(best {speed['plain'][-1]['best']:.3f})")
+        if i == 0:
+            drift = bn_drift(speed["bn"][i]["model"], data.x_val[:n_check])
+        ctx.log(f"seed {seed}: BN {speed['bn'][i]['steps']} steps, plain {speed['plain'][i]['steps']} "
+                f"(best {speed['plain'][i]['best']:.3f})")
     bn_steps = [r["steps"] for r in speed["bn"]]
     plain_steps = [r["steps"] for r in speed["plain"]]
     log_ratio = [log_speedup(b, p, budget, every) for b, p in zip(bn_steps, plain_steps)]
@@ -358,5 +371,8 @@ def run(ctx: Context) -> Outcome:
         "axes_mismatch": ", ".join(f"{x:.0f}" for x in meas["norm_axes_partition"]),
         "hand_error": max(meas["norm_hand_formula"]),
     }
+    numbers["vectorized"] = {"bn": bn_hists.vectorized, "plain": plain_hists.vectorized}
+    numbers["stacked"] = (f"with BN: {stacked_note(bn_hists, 'nets')}; "
+                          f"without: {stacked_note(plain_hists, 'nets')}")
     figs = _figures(ctx, speed, axes, budget, target)
     return Outcome(measurements=meas, numbers=numbers, figures=figs)

@@ -6,7 +6,9 @@ Set-up: mnist5k (one global mean/std), an MLP (784-256-256-10) and a small CNN (
 conv blocks, then a hidden layer), PyTorch's default init, Adam 1e-3, batch 64. Three arms
 per model and seed — no augmentation, random rotations in ±45° (kornia affine warp, border
 padding), horizontal flips — each applied to a training image with probability 0.5. One
-seed gives the three arms the same data split, init and batch order. Test sets: the clean
+seed gives the three arms the same data split, init and batch order; all seeds and arms of a
+model train as one stacked model (`fit_seeds`: copy k on its seed's split, with its arm's
+augmentation on its own random stream, exactly as a separate run). Test sets: the clean
 test split and the same images rotated by fixed random angles in ±45° (robustness to the
 transformation, K1). Per model, three paired effects: the rotated-test gain of rotation
 training (> 0), its clean-test cost (< 1 pp: "little"), and the clean-test cost of flip
@@ -24,8 +26,8 @@ from ...data import load_data
 from ...models import build_model
 from ...plot import new_figure, save_figure
 from ...regularize.augment import ImageAugment, rotate_images
-from ...train import fit
-from ..experiment import Context, Outcome, experiment
+from ...train.multiseed import fit_seeds
+from ..experiment import Context, Outcome, experiment, stacked_note
 from ..verdict import Criterion
 
 _MLP = {"name": "mlp", "depth": 2, "width": 256, "init": "torch"}
@@ -90,26 +92,44 @@ def _acc(model, x: torch.Tensor, y: torch.Tensor) -> float:
         return 100 * float((model(x).argmax(1) == y).float().mean())
 
 
-def _one(ctx: Context, seed: int, model_name: str) -> dict[str, Any]:
+def _model_runs(ctx: Context, model_name: str) -> tuple[list[dict[str, Any]], Any]:
+    """Per seed, the three arms' clean / rotated / mirrored test accuracies of model ``model_name``:
+    every (seed, arm) pair is one copy of a stacked model (`fit_seeds`), trained on its seed's split
+    (model and train seed ``seed``) with its arm's augmentation."""
     s = ctx.settings
     m = s["models"][model_name]
     cfg = m["model"]
-    data = load_data({"name": "mnist5k", "seed": seed, "train_size": m["train_size"], "flatten": m["flatten"]})
-    shape = data.meta["image_shape"]
-    xt = data.x_test.reshape(-1, *shape)
-    g = torch.Generator().manual_seed(10_000 + seed)  # the rotated test set: fixed random angles in ±rotation
-    angles = (torch.rand(len(xt), generator=g) * 2 - 1) * s["rotation"]
-    x_rot = rotate_images(xt, angles).reshape(data.x_test.shape)
-    x_flip = xt.flip(3).reshape(data.x_test.shape)
-    out: dict[str, Any] = {}
-    for arm, aug in _arms(s["rotation"], s["p"]).items():
-        model = build_model(cfg, data.input_shape, data.num_outputs, seed=seed)
-        fit(model, data, {"optimizer": "adam", "lr": 1e-3, "batch_size": 64, "epochs": m["epochs"], "seed": seed,
-                          "progress": "none", "evaluate_test": False}, callbacks=[aug] if aug is not None else [])
-        out[arm] = {"clean": _acc(model, data.x_test, data.y_test), "rotated": _acc(model, x_rot, data.y_test),
-                    "flipped": _acc(model, x_flip, data.y_test)}
-    out["examples"] = (xt[:6], rotate_images(xt[:6], angles[:6]), xt[:6].flip(3), data.y_test[:6])
-    return out
+    datas = {seed: load_data({"name": "mnist5k", "seed": seed, "train_size": m["train_size"], "flatten": m["flatten"]})
+             for seed in ctx.seeds}
+    arms = list(_arms(s["rotation"], s["p"]))
+    copies = [(seed, arm) for arm in arms for seed in ctx.seeds]
+    models = [build_model(cfg, datas[seed].input_shape, datas[seed].num_outputs, seed=seed) for seed, _ in copies]
+
+    def callbacks(k: int) -> list[ImageAugment]:
+        aug = _arms(s["rotation"], s["p"])[copies[k][1]]  # a fresh instance per copy
+        return [aug] if aug is not None else []
+
+    hists = fit_seeds(models, [datas[seed] for seed, _ in copies],
+                      {"optimizer": "adam", "lr": 1e-3, "batch_size": 64, "epochs": m["epochs"], "progress": "none",
+                       "evaluate_test": False}, seeds=[seed for seed, _ in copies], callbacks=callbacks)
+    trained = dict(zip(copies, models))
+    out: list[dict[str, Any]] = []
+    for seed in ctx.seeds:
+        data = datas[seed]
+        shape = data.meta["image_shape"]
+        xt = data.x_test.reshape(-1, *shape)
+        g = torch.Generator().manual_seed(10_000 + seed)  # the rotated test set: fixed random angles in ±rotation
+        angles = (torch.rand(len(xt), generator=g) * 2 - 1) * s["rotation"]
+        x_rot = rotate_images(xt, angles).reshape(data.x_test.shape)
+        x_flip = xt.flip(3).reshape(data.x_test.shape)
+        r: dict[str, Any] = {}
+        for arm in arms:
+            model = trained[(seed, arm)]
+            r[arm] = {"clean": _acc(model, data.x_test, data.y_test), "rotated": _acc(model, x_rot, data.y_test),
+                      "flipped": _acc(model, x_flip, data.y_test)}
+        r["examples"] = (xt[:6], rotate_images(xt[:6], angles[:6]), xt[:6].flip(3), data.y_test[:6])
+        out.append(r)
+    return out, hists
 
 
 def effects(runs: dict[str, list[dict[str, Any]]]) -> dict[str, list[float]]:
@@ -136,7 +156,8 @@ def effects(runs: dict[str, list[dict[str, Any]]]) -> dict[str, list[float]]:
 def run(ctx: Context) -> Outcome:
     torch.set_num_threads(1)
     s = ctx.settings
-    runs = {m: [_one(ctx, seed, m) for seed in ctx.seeds] for m in s["models"]}
+    trained = {m: _model_runs(ctx, m) for m in s["models"]}
+    runs = {m: t[0] for m, t in trained.items()}
     meas = effects(runs)
     numbers: dict[str, Any] = {k: ctx.summarize(v) for k, v in meas.items()}
     rows = []
@@ -176,4 +197,8 @@ def run(ctx: Context) -> Outcome:
     numbers["setup_words"] = "; ".join(
         f"{m.upper()}{' channels ' + str(v['model']['channels']) if 'channels' in v['model'] else ''} on "
         f"{v['train_size'] or 'all'} train images, {v['epochs']} epochs" for m, v in s["models"].items())
+    numbers["vectorized"] = {m: t[1].vectorized for m, t in trained.items()}
+    numbers["stacked"] = "; ".join(
+        f"{m.upper()}: {len(t[1])} runs ({len(ctx.seeds)} seeds × {len(t[1]) // len(ctx.seeds)} arms) trained as one "
+        f"stacked model" if t[1].vectorized else f"{m.upper()}: {stacked_note(t[1], 'runs')}" for m, t in trained.items())
     return Outcome(measurements=meas, numbers=numbers, figures=["augmentation.png"])

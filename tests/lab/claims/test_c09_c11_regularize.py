@@ -98,11 +98,27 @@ def test_c10_speedup_censors_a_net_that_never_reaches_the_target():
 
 def test_c10_stops_at_the_validation_target():
     d = load_data({"name": "digits", "train_size": 300})
-    r = c10.speed_run(d, 0, True, 200, 0.5, 10)
+    (r,), _ = c10.speed_runs([d], [0], True, 200, 0.5, 10)
     assert r["steps"] is not None and r["curve"][-1] == (r["steps"], r["best"]) and r["best"] >= 0.5
     assert all(a < 0.5 for _, a in r["curve"][:-1])
-    never = c10.speed_run(d, 0, False, 30, 0.99, 10)
+    (never,), _ = c10.speed_runs([d], [0], False, 30, 0.99, 10)
     assert never["steps"] is None and [s for s, _ in never["curve"]] == [10, 20, 30]
+
+
+def test_c10_seeds_stack_and_stop_on_their_own():
+    """Both seeds (each on its own split) train as one stacked model; each copy stops at its own
+    first evaluation on target, as a separate run, and the result equals separate runs."""
+    ds = [load_data({"name": "digits", "train_size": 300, "seed": s}) for s in (0, 1)]
+    runs, hists = c10.speed_runs(ds, [0, 1], True, 200, 0.6, 10)
+    assert hists.vectorized, hists.reason
+    for i, (d, s) in enumerate(zip(ds, (0, 1))):
+        (alone,), h1 = c10.speed_runs([d], [s], True, 200, 0.6, 10)
+        assert not h1.vectorized  # one seed: a plain fit
+        assert runs[i]["steps"] == alone["steps"] and hists[i].steps == h1[0].steps
+        assert [st for st, _ in runs[i]["curve"]] == [st for st, _ in alone["curve"]]
+        assert [a for _, a in runs[i]["curve"]] == pytest.approx([a for _, a in alone["curve"]], abs=1e-6)
+        for (n, a), b in zip(runs[i]["model"].state_dict().items(), alone["model"].state_dict().values()):
+            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5, msg=n)
 
 
 def test_c11_equivalence_is_exact_and_needs_the_lr_rescale():

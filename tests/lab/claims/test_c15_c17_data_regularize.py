@@ -80,9 +80,13 @@ def test_c16_flip_cost_needs_a_full_point():
 def test_c16_runs_tiny_with_both_models(tmp_path):
     q = c16.run.mode_settings(True)
     s = {**q, "models": {m: {**v, "train_size": 100, "epochs": 1} for m, v in q["models"].items()}}
-    o = c16.run(_ctx(tmp_path, s, seeds=(0,)))
+    o = c16.run(_ctx(tmp_path, s, seeds=(0, 1)))
     assert (tmp_path / "augmentation.png").exists() and set(o.measurements) == {c.part for c in c16.CRITERIA}
     assert "CNN channels" in o.numbers["setup_words"]
+    # every seed and arm of a model is one copy of one stacked model (each on its seed's split)
+    assert o.numbers["vectorized"] == {"mlp": True, "cnn": True}
+    assert o.numbers["stacked"] == ("MLP: 6 runs (2 seeds × 3 arms) trained as one stacked model; "
+                                    "CNN: 6 runs (2 seeds × 3 arms) trained as one stacked model")
 
 
 def _e(ece, acc, conf):
