@@ -60,6 +60,10 @@ def sweep_cmd(
         m = res.get("metrics") or {}
         v = m.get(s.metric)
         extra = f"{s.metric}={v:.4g}" if isinstance(v, float) else res.get("error", "")
+        if "pruned_epoch" in m:
+            extra += f" (pruned at epoch {m['pruned_epoch']})"
+        if "resumed_epoch" in m:
+            extra += f" (resumed from the checkpoint of epoch {m['resumed_epoch']})"
         console.print(f"[{style}]{res['status']:>8}[/] seed={t.seed} {t.params} {extra}", highlight=False)
 
     r = run_sweep(s, out, executor=executor, workers=workers, address=address, on_result=show)
