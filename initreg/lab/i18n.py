@@ -332,5 +332,10 @@ def _notes(rec: dict[str, Any], ct: ClaimText, lang: str) -> str:
     try:
         return ct.notes.format_map({**numbers, "settings": rec.get("settings") or {}, "seeds": seeds,
                                     "n_seeds": len(seeds), "parts": parts})
-    except (KeyError, IndexError, ValueError, TypeError, AttributeError):
+    except (KeyError, IndexError, ValueError, TypeError, AttributeError) as e:
+        import warnings
+
+        warnings.warn(f"claim {ct.claim}: its {lang} notes template (locale/{lang}/{ct.claim}.yaml) does not fit "
+                      f"this record's numbers ({type(e).__name__}: {e}); the report shows the English notes",
+                      stacklevel=2)
         return rec.get("notes", "")
