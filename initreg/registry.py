@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
+import functools
 import inspect
 import typing
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Set
@@ -113,7 +114,21 @@ class Registry(Generic[T]):
         return f"Registry({self.kind!r}, {self.names()})"
 
 
-def _signature_model(fn: Callable, skip: set[str]) -> type[pydantic.BaseModel]:
+def _signature_model(fn: Callable, skip: Set[str]) -> type[pydantic.BaseModel]:
+    """The pydantic model of ``fn``'s parameters (less ``skip``), built once per function: making
+    a pydantic class costs ≈0.5 ms, paid before at every `Registry.build` (4 per `build_model`)."""
+    try:
+        return _signature_model_cached(fn, frozenset(skip))
+    except TypeError:  # an unhashable callable
+        return _make_signature_model(fn, skip)
+
+
+@functools.lru_cache(maxsize=1024)
+def _signature_model_cached(fn: Callable, skip: frozenset[str]) -> type[pydantic.BaseModel]:
+    return _make_signature_model(fn, skip)
+
+
+def _make_signature_model(fn: Callable, skip: Set[str]) -> type[pydantic.BaseModel]:
     import pydantic
 
     target = fn.__init__ if inspect.isclass(fn) else fn

@@ -244,6 +244,7 @@ class StackedSequential(nn.Module):
         self.layer_op: dict[str, int] = {}
         self.taps: dict[int, list[Callable[[torch.Tensor], None]]] = {}
         self.generators: list[torch.Generator] | None = None
+        self._subs: dict[tuple[int, str], nn.Module] = {}  # (id(model), parameter name) -> its module
         self.running: list[tuple[str, str]] = []  # (the copies' buffer name, the stacked buffer's name here)
 
         def stack_running(i: int, m: nn.Module) -> dict[str, str | None]:
@@ -416,16 +417,29 @@ class StackedSequential(nn.Module):
                 fresh = False  # a watcher may keep x for its backward: never overwrite it
         return _to_copies(x, k) if channels else x
 
+    def _orig_and_mask(self, model: nn.Module, name: str) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """`_orig_and_mask` with the module lookup cached (write-backs happen at every evaluation)."""
+        key = (id(model), name)
+        sub = self._subs.get(key)
+        if sub is None:
+            sub = self._subs[key] = model.get_submodule(name.rpartition(".")[0])
+        attr = name.rpartition(".")[2]
+        if attr + "_orig" in sub._parameters:
+            return sub._parameters[attr + "_orig"], getattr(sub, attr + "_mask")
+        return sub._parameters[attr], None
+
     @torch.no_grad()
     def write_back(self, models: Sequence[nn.Sequential], copies: Sequence[int] | None = None) -> None:
         """Copy copy ``k``'s weights into ``models[k]`` (for ``k`` in ``copies``, default all);
         a pruned layer gets them in ``weight_orig`` (its mask stays its own)."""
         for k in range(self.k) if copies is None else copies:
             for j, name in enumerate(self.names):
-                _orig_and_mask(models[k], name)[0].copy_(self.weights[j][k])
+                self._orig_and_mask(models[k], name)[0].copy_(self.weights[j][k])
             for name, here in self.running:
                 val = getattr(self, here)
                 models[k].get_buffer(name).copy_(val if name.endswith("num_batches_tracked") else val[k])
+            if not self.masks:
+                continue
             for sub in models[k].modules():  # recompute a pruned layer's weight = orig * mask, as its next forward would
                 for h in list(sub._forward_pre_hooks.values()):
                     if _is_prune_hook(h):
@@ -437,7 +451,7 @@ class StackedSequential(nn.Module):
         (after a callback changed that model: restored weights, new or removed masks)."""
         for k in range(self.k) if copies is None else copies:
             for j, name in enumerate(self.names):
-                w, mk = _orig_and_mask(models[k], name)
+                w, mk = self._orig_and_mask(models[k], name)
                 self.weights[j][k].copy_(w)
                 if mk is not None and j not in self.masks:
                     self.masks[j] = torch.ones_like(self.weights[j])
