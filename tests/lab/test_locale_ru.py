@@ -144,6 +144,8 @@ def produced_words(name: str) -> set[str]:
                     key = t.slice.value if isinstance(t.slice, ast.Constant) else None
                     if "words" in ast.unparse(t) or (isinstance(key, str) and wanted(key)):
                         out.update(_strings(n.value, keys))
+        if isinstance(n, ast.Call) and getattr(n.func, "id", getattr(n.func, "attr", None)) == "stacked_note":
+            out.update(_strings(n, keys))  # what was stacked ("teachers"), wherever the note goes
     if "stacked_note(" in ast.unparse(tree):  # its sentences come from initreg.lab.experiment
         out.update(_strings(ast.parse(inspect.getsource(importlib.import_module("initreg.lab.experiment").stacked_note))))
     return out
