@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import io
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from .utils.optional import require
 
 _figure = require("matplotlib.figure", extra="plot")
 
-__all__ = ["new_figure", "save_figure", "plot_history", "figure_translations", "translated_texts"]
+__all__ = ["Figure", "new_figure", "save_figure", "plot_history", "figure_translations", "translated_texts"]
 
 Translate = Callable[[str], "str | None"]  # English text -> its translation, or None to keep it
 _TRANSLATIONS: contextvars.ContextVar[dict[str, Translate] | None] = contextvars.ContextVar(
@@ -94,9 +95,25 @@ def translated_texts(fig, translate: Translate) -> Iterator[int]:
 
 
 
+class Figure(_figure.Figure):
+    """A pyplot-free ``matplotlib.figure.Figure`` that Jupyter shows inline when it is a cell's value.
+
+    IPython's inline backend registers its PNG printer only once pyplot has been imported;
+    without pyplot it falls back to ``_repr_png_``, which renders the figure as `save_figure`
+    would (tight bounding box). Where a printer for figures is registered, IPython uses that one.
+    """
+
+    def _repr_png_(self) -> bytes:
+        if self.get_layout_engine() is None:
+            self.tight_layout()
+        buf = io.BytesIO()
+        self.savefig(buf, format="png", dpi=100, bbox_inches="tight", pad_inches=0.05)
+        return buf.getvalue()
+
+
 def new_figure(ncols: int = 1, nrows: int = 1, size: tuple[float, float] = (5.0, 3.6), **kw: Any):
     """``(fig, axes)`` with one panel of ``size`` per cell (a pyplot-free ``Figure``)."""
-    fig = _figure.Figure(figsize=(size[0] * ncols, size[1] * nrows))
+    fig = Figure(figsize=(size[0] * ncols, size[1] * nrows))
     axes = fig.subplots(nrows, ncols, squeeze=False, **kw)
     return fig, axes.ravel() if nrows * ncols > 1 else axes[0, 0]
 

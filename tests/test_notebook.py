@@ -100,3 +100,20 @@ def test_lab_results_load_and_print(tmp_path):
     assert rows[3].split()[0] == "C1" and "holds" in rows[3] and rows[3].split()[-2:] == ["3", "12"]
     assert rows[4].split()[0] == "C2" and "error" in rows[4] and "ValueError: x" in rows[4]
     assert res._repr_html_().count("<tr>") == 3
+
+
+def test_a_returned_figure_displays_as_png_in_ipython_without_pyplot():
+    """Jupyter shows a cell's value through IPython's display formatter; initreg's figures give
+    it a PNG even when pyplot was never imported (the inline backend's printer is then absent)."""
+    code = """
+import sys
+from IPython.core.formatters import DisplayFormatter
+from initreg.plot import plot_history
+from initreg.train.history import History
+fig = plot_history(History(records=[{"epoch": 1, "train_loss": 1.0, "val_loss": 1.2}]))
+data, _ = DisplayFormatter().format(fig)
+print("matplotlib.pyplot" in sys.modules, sorted(data), data["image/png"][:4] == b"\\x89PNG")
+"""
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={"PATH": "/usr/bin"})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["False", "['image/png',", "'text/plain']", "True"], r.stdout
