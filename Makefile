@@ -46,7 +46,7 @@ test: $(STAMP) wordnet browser
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check initreg tests bench
+	$(BIN)/ruff check initreg tests bench tutorials
 	$(BIN)/mypy  # the public API's modules: [tool.mypy] files in pyproject.toml
 
 ## Speed benchmarks (ratios, one process each) -> BENCHMARKS.md. Lightning comes with dev.
@@ -58,9 +58,12 @@ bench: $(STAMP)
 gpu-check: $(STAMP)
 	$(BIN)/python -m bench.gpu
 
-## The docs site (MkDocs Material + mkdocstrings) -> site/; --strict: a broken link or reference fails.
+## The docs site (MkDocs Material + mkdocstrings + mkdocs-jupyter) -> site/; --strict: a broken link
+## or reference fails. The tutorials are executed once into docs/tutorials/*.ipynb (outputs included):
+## by `make test` (tests/tutorials) or here, for those older than their source or the package.
 docs: $(STAMP)
-	$(BIN)/python -c 'import mkdocstrings' 2>/dev/null || $(PIP) -e '.[dev,compress,docs]'
+	$(BIN)/python -c 'import mkdocstrings, mkdocs_jupyter' 2>/dev/null || $(PIP) -e '.[dev,compress,docs]'
+	$(BIN)/python tutorials/execute.py --if-stale
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict -q
 
 clean:
