@@ -256,7 +256,7 @@ def _fit_stacked(stack: list[nn.Sequential], datas: list[Splits], shared: bool, 
     since = [0] * K
     progress = Progress(one.progress, total, f"train {K} seeds")
     t0 = time.perf_counter()
-    hooks = [{h: overridden(cs, h) for h in _HOOKS} for cs in cbs]
+    hooks = [{h: overridden(cs, h) for h in _HOOKS} if cs else dict.fromkeys(_HOOKS, []) for cs in cbs]
     any_hook = {h: any(hk[h] for hk in hooks) for h in _HOOKS}
     states: list[TrainState] = []
     if any(cbs):

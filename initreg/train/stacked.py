@@ -105,10 +105,18 @@ def _plain_linear(m: nn.Module) -> str | None:
     return None
 
 
+def _submodule(model: nn.Module, path: str) -> nn.Module:
+    """``model.get_submodule(path)`` by plain dict lookups (≈10x faster; called per parameter and copy)."""
+    sub = model
+    for part in path.split(".") if path else ():
+        sub = sub._modules[part]  # type: ignore[assignment]
+    return sub
+
+
 def _orig_and_mask(model: nn.Module, name: str) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Parameter ``name`` of ``model`` (``weight_orig`` while pruned) and its pruning mask or None."""
     path, _, attr = name.rpartition(".")
-    sub = model.get_submodule(path)
+    sub = _submodule(model, path)
     if attr + "_orig" in sub._parameters:
         return sub._parameters[attr + "_orig"], getattr(sub, attr + "_mask")
     return sub._parameters[attr], None
@@ -244,7 +252,6 @@ class StackedSequential(nn.Module):
         self.layer_op: dict[str, int] = {}
         self.taps: dict[int, list[Callable[[torch.Tensor], None]]] = {}
         self.generators: list[torch.Generator] | None = None
-        self._subs: dict[tuple[int, str], nn.Module] = {}  # (id(model), parameter name) -> its module
         self.running: list[tuple[str, str]] = []  # (the copies' buffer name, the stacked buffer's name here)
 
         def stack_running(i: int, m: nn.Module) -> dict[str, str | None]:
@@ -417,24 +424,13 @@ class StackedSequential(nn.Module):
                 fresh = False  # a watcher may keep x for its backward: never overwrite it
         return _to_copies(x, k) if channels else x
 
-    def _orig_and_mask(self, model: nn.Module, name: str) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """`_orig_and_mask` with the module lookup cached (write-backs happen at every evaluation)."""
-        key = (id(model), name)
-        sub = self._subs.get(key)
-        if sub is None:
-            sub = self._subs[key] = model.get_submodule(name.rpartition(".")[0])
-        attr = name.rpartition(".")[2]
-        if attr + "_orig" in sub._parameters:
-            return sub._parameters[attr + "_orig"], getattr(sub, attr + "_mask")
-        return sub._parameters[attr], None
-
     @torch.no_grad()
     def write_back(self, models: Sequence[nn.Sequential], copies: Sequence[int] | None = None) -> None:
         """Copy copy ``k``'s weights into ``models[k]`` (for ``k`` in ``copies``, default all);
         a pruned layer gets them in ``weight_orig`` (its mask stays its own)."""
         for k in range(self.k) if copies is None else copies:
             for j, name in enumerate(self.names):
-                self._orig_and_mask(models[k], name)[0].copy_(self.weights[j][k])
+                _orig_and_mask(models[k], name)[0].copy_(self.weights[j][k])
             for name, here in self.running:
                 val = getattr(self, here)
                 models[k].get_buffer(name).copy_(val if name.endswith("num_batches_tracked") else val[k])
@@ -451,7 +447,7 @@ class StackedSequential(nn.Module):
         (after a callback changed that model: restored weights, new or removed masks)."""
         for k in range(self.k) if copies is None else copies:
             for j, name in enumerate(self.names):
-                w, mk = self._orig_and_mask(models[k], name)
+                w, mk = _orig_and_mask(models[k], name)
                 self.weights[j][k].copy_(w)
                 if mk is not None and j not in self.masks:
                     self.masks[j] = torch.ones_like(self.weights[j])
