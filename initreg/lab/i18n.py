@@ -277,12 +277,13 @@ def _map_strings(v: Any, fn: Callable[[str], str]) -> Any:
     return v
 
 
-def localize(rec: dict[str, Any], lang: str) -> dict[str, Any]:
+def localize(rec: dict[str, Any], lang: str, *, notes: bool = True) -> dict[str, Any]:
     """A copy of a ``results.json`` record with its reader-facing words in ``lang``: title,
     statement, criteria (metric and sentence), units, the lab's reasons, the strings among the
     numbers (looked up in the ``words`` glossary), and the notes rendered from the ``lang``
     template with those numbers (the parts' verdicts as the reader's words). English returns ``rec``
-    itself; a claim without a file for ``lang`` keeps its English words."""
+    itself; a claim without a file for ``lang`` keeps its English words. ``notes=False`` leaves
+    the notes as they are (a table row needs none)."""
     _check_lang(lang)
     if lang == "en":
         return rec
@@ -314,7 +315,7 @@ def localize(rec: dict[str, Any], lang: str) -> dict[str, Any]:
         r["title"] = ct.title
     if ct.statement:
         r["statement"] = ct.statement
-    if ct.notes is not None and rec.get("status") != "error":
+    if notes and ct.notes is not None and rec.get("status") != "error":
         r["notes"] = _notes(rec, ct, lang)
     if r.get("numbers"):  # the phrases among the numbers, as the notes show them
         r["numbers"] = _map_strings(r["numbers"], ct.words)

@@ -139,6 +139,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
         # the terminal
         "cli.table_title": "initreg lab ({mode})",
         "cli.list_title": "lab claims",
+        "results.title": "lab results ({count} claims)",
+        "results.seconds": "seconds",
         "cli.rerendered": "report: {html} (and {md}), {count} claims",
         "col.lecture": "lecture",
         "cli.report_files": "report: {html}  (also {json}, {md})",
@@ -258,6 +260,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "coverage.part": "{lecture_id} {title}",
         "cli.table_title": "initreg lab ({mode})",
         "cli.list_title": "утверждения лаборатории",
+        "results.title": "результаты лаборатории (утверждений: {count})",
+        "results.seconds": "секунды",
         "cli.rerendered": "отчёт: {html} (и {md}), утверждений: {count}",
         "col.lecture": "лекция",
         "cli.report_files": "отчёт: {html}  (а также {json}, {md})",

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ..utils.display import Table, TableDisplay
 from .i18n import localize
+from .messages import message
 from .report import (
     effect_text,
     headline,
@@ -36,7 +37,7 @@ class LabResults(TableDisplay, list):
     C0     a claim  error    boom                      1
     """
 
-    lang: str = "en"
+    lang: str = "en"  # the language of the table (`initreg.lab.messages.languages`); run_lab sets its own
 
     @classmethod
     def load(cls, out: str | Path) -> LabResults:
@@ -44,8 +45,8 @@ class LabResults(TableDisplay, list):
         return cls(read_results(out)["claims"])
 
     def display_table(self) -> Table:
-        return Table(f"lab results ({len(self)} claims)",
-                     ["claim", "title", "verdict", "effect", "threshold", "seeds", "seconds"],
+        cols = ("col.claim", "col.title", "col.verdict", "col.effect_part", "col.threshold", "col.seeds", "results.seconds")
+        return Table(message("results.title", self.lang, count=len(self)), [message(k, self.lang) for k in cols],
                      [claim_row(r, self.lang) for r in self])
 
 
@@ -53,7 +54,7 @@ def claim_row(r: dict, lang: str = "en") -> list[str]:
     """One claim's row as text: claim, title, verdict, headline effect with its interval (or the
     error, or key numbers for a record without a headline), threshold, number of seeds and
     seconds; shared by `LabResults` and the table ``initreg lab`` prints."""
-    r = localize(r, lang)
+    r = localize(r, lang, notes=False)
     v = verdict_of(r)
     h = headline(r) if v != "error" else {}
     if v == "error":

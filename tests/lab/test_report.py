@@ -357,7 +357,7 @@ def _used_keys() -> set[str]:
     dynamic = {"verdict": ("holds", "does_not_hold", "inconclusive", "error"), "interval": ("paired", "exact"),
                "direction": (">", "<"), "explain": ("holds", "does_not_hold", "inconclusive", "error")}
     srcs = [_TEMPLATES / "report.html.j2", _ROOT / "lab" / "report.py", _ROOT / "cli" / "lab.py",
-            _ROOT / "lab" / "verdict.py", _ROOT / "lab" / "i18n.py"]
+            _ROOT / "lab" / "verdict.py", _ROOT / "lab" / "i18n.py", _ROOT / "lab" / "results.py"]
     used |= {k for k in messages.CATALOGUE["en"] if k.startswith("unit.")}  # messages.unit_text: one per unit word
     for src in srcs:
         for key in _CALL.findall(src.read_text()):
@@ -372,7 +372,7 @@ def test_every_message_key_used_exists_and_every_key_is_used():
         assert used <= set(cat), f"{lang}: keys used but missing: {sorted(used - set(cat))}"
     literals = set()  # keys chosen by an expression: message("value.yes" if v else "value.no")
     for src in [_TEMPLATES / "report.html.j2", _ROOT / "lab" / "report.py", _ROOT / "cli" / "lab.py",
-                _ROOT / "lab" / "verdict.py"]:
+                _ROOT / "lab" / "verdict.py", _ROOT / "lab" / "results.py"]:
         literals |= set(re.findall(r"""["']([\w.<>]+)["']""", src.read_text()))
     unused = set(messages.CATALOGUE["en"]) - used - literals
     assert not unused, f"keys nobody uses: {sorted(unused)}"
