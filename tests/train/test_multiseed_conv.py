@@ -184,3 +184,14 @@ def test_augmentation_stacks_per_copy_with_per_copy_data():
     for m, r in zip(models, ref):
         for a, b in zip(m.parameters(), r.parameters()):
             torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_large_convolutions_run_one_copy_at_a_time_with_the_same_result(images, monkeypatch):
+    # above StackedSequential.CHUNK_ELEMENTS output values per copy a conv segment runs copy by copy
+    monkeypatch.setattr(StackedSequential, "CHUNK_ELEMENTS", 0)
+    mc = {"name": "cnn", "channels": [4, 6], "hidden": 16, "norm": "batch", "dropout": 0.2, "init": "torch"}
+    _check(images, mc, {"optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "steps": 8, "eval_every": 4})
+    st = StackedSequential(_models(images, mc, 2))
+    assert st._chunk(images.x_train[:5].expand(2, 5, 1, 8, 8), 0) == 1
+    monkeypatch.setattr(StackedSequential, "CHUNK_ELEMENTS", 10**9)
+    assert st._chunk(images.x_train[:5].expand(2, 5, 1, 8, 8), 0) == 2
