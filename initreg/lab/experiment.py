@@ -72,6 +72,7 @@ class Context:
     settings: dict[str, Any]
     dir: Path  # this claim's folder: write figures here
     log: Callable[[str], None] = print
+    artefacts: Path | None = None  # the lab's cache of trained models shared between claims (`initreg.lab.artefacts`)
 
     def figure(self, name: str) -> Path:
         """Path for a figure file in this claim's folder."""

@@ -94,7 +94,8 @@ def run_one(claim: str, quick: bool, seeds: list[int], out: str, key: str) -> di
     exp = experiments.get(claim)
     cdir = Path(out) / "claims" / claim
     cdir.mkdir(parents=True, exist_ok=True)
-    ctx = Context(quick=quick, seeds=seeds, settings=exp.mode_settings(quick), dir=cdir, log=lambda m: None)
+    ctx = Context(quick=quick, seeds=seeds, settings=exp.mode_settings(quick), dir=cdir, log=lambda m: None,
+                  artefacts=Path(out) / "artefacts")
     t0 = time.perf_counter()
     rec: dict[str, Any] = {"claim": exp.claim, "title": exp.title, "statement": exp.statement,
                            "criterion": exp.criterion, "lecture": list(exp.lecture), "settings": ctx.settings,

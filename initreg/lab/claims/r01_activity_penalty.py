@@ -73,8 +73,7 @@ def run(ctx: Context) -> Outcome:
     d = _overfit.data(st["data_seed"], st["train_size"])
     seeds = list(ctx.seeds)
     res: dict[str, list[dict[str, float]]] = {"plain": [], "act": [], "out": []}
-    plain = [build_model(_overfit.MODEL, d.input_shape, d.num_outputs, seed=s) for s in seeds]
-    fit_seeds(plain, d, _overfit.train_config(seeds[0], st["epochs"]), seeds=seeds)
+    plain, cache = _overfit.plain_models(ctx.artefacts, st["data_seed"], st["train_size"], st["epochs"], seeds)
     res["plain"] = [{**_overfit.scores(m, d), "act_ms": hidden_mean_square(m, d.x_test)} for m in plain]
     for arm in ("act", "out"):  # one penalty per copy: the arm's seeds stack (`fit_seeds`)
         ms = [build_model(_overfit.MODEL, d.input_shape, d.num_outputs, seed=s) for s in seeds]
@@ -92,6 +91,6 @@ def run(ctx: Context) -> Outcome:
     d_act = [a["test_loss"] - b["test_loss"] for a, b in zip(res["plain"], res["act"])]
     d_out = [a["test_loss"] - b["test_loss"] for a, b in zip(res["plain"], res["out"])]
     numbers = {arm: {k: S([r[k] for r in rows]) for k in rows[0]} for arm, rows in res.items()}
-    numbers.update(shrink=S(shrink), d_act=S(d_act), d_out=S(d_out))
+    numbers.update(shrink=S(shrink), d_act=S(d_act), d_out=S(d_out), plain_models=cache)
     return Outcome(measurements={"activation_l2_shrinks_activations": shrink, "activation_l2_lowers_test_loss": d_act,
                                  "output_l2_lowers_test_loss": d_out}, numbers=numbers)

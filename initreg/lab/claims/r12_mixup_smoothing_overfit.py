@@ -58,10 +58,11 @@ def run(ctx: Context) -> Outcome:
         return [build_model(_overfit.MODEL, d.input_shape, d.num_outputs, seed=s) for s in seeds]
 
     res: dict[str, list[dict[str, float]]] = {}
-    for arm, extra in (("plain", {}), ("smooth", {"label_smoothing": st["eps"]})):
-        ms = models()
-        fit_seeds(ms, d, _overfit.train_config(seeds[0], st["epochs"], **extra), seeds=seeds)
-        res[arm] = [_overfit.scores(m, d) for m in ms]
+    plain, cache = _overfit.plain_models(ctx.artefacts, st["data_seed"], st["train_size"], st["epochs"], seeds)
+    res["plain"] = [_overfit.scores(m, d) for m in plain]
+    ms = models()
+    fit_seeds(ms, d, _overfit.train_config(seeds[0], st["epochs"], label_smoothing=st["eps"]), seeds=seeds)
+    res["smooth"] = [_overfit.scores(m, d) for m in ms]
     ms = models()  # one Mixup per copy: the seeds stack (`fit_seeds`)
     fit_seeds(ms, d, _overfit.train_config(seeds[0], st["epochs"]), seeds=seeds,
               callbacks=lambda k: [Mixup(alpha=st["alpha"])])
@@ -77,5 +78,6 @@ def run(ctx: Context) -> Outcome:
     numbers = {arm: {k: S([r[k] for r in rows]) for k in rows[0]} for arm, rows in res.items()}
     numbers.update(d_mix_loss=S(meas["mixup_lowers_test_loss"]), d_ls_loss=S(meas["smoothing_lowers_test_loss"]),
                    d_mix_gap=S(meas["mixup_shrinks_gap"]), d_ls_gap=S(meas["smoothing_shrinks_gap"]),
-                   d_mix_err=S(delta("mixup", "test_err")), d_ls_err=S(delta("smooth", "test_err")))
+                   d_mix_err=S(delta("mixup", "test_err")), d_ls_err=S(delta("smooth", "test_err")),
+                   plain_models=cache)
     return Outcome(measurements=meas, numbers=numbers)
