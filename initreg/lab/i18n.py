@@ -66,6 +66,12 @@ class Glossary:
     >>> g = Glossary({"{} by {}": "{} на {}", "total: {}": "всего: {}", "| run | loss |": "| прогон | лосс |"})
     >>> g("softplus by 14, elu by 1; total: 2"), g("| run | loss |\\n|---|---|")
     ('softplus на 14, elu на 1; всего: 2', '| прогон | лосс |\\n|---|---|')
+
+    A field matches within one line unless its template spans lines, and may match nothing:
+
+    >>> Glossary({"{}\\n{} groups of {}": "{}\\n{} групп по {}", "| {} | {} |": "| {} | {} |", "yes": "да"})(
+    ...     "BN\\n6 groups of 36"), Glossary({"| {} | {} |": "| {} | {} |", "yes": "да"})("| a |  |\\n| b | yes |")
+    ('BN\\n6 групп по 36', '| a |  |\\n| b | да |')
     """
 
     def __init__(self, entries: Mapping[str, str] | None = None):
@@ -84,7 +90,7 @@ class Glossary:
     def get(self, text: str) -> str | None:
         if text in self._exact:
             return self._exact[text]
-        joined = self._pieces(text)
+        joined = self._pieces(text, strict=True)
         if joined is not None:
             return joined
         for pattern, dst in self._patterns:
@@ -96,21 +102,21 @@ class Glossary:
                     return dst.format(*args, **{k: v for k, v in found.items() if not k.startswith("_")})
                 except (KeyError, IndexError, ValueError):
                     return None
-        return None
+        return self._pieces(text, strict=False)
 
-    def _pieces(self, text: str) -> str | None:
+    def _pieces(self, text: str, strict: bool) -> str | None:
         """A text of several lines (a Markdown table), or a list joined by ``"; "`` or ``", "``
-        (what a claim builds with ``", ".join(...)``), translated piece by piece: a line without
-        an entry stays as it is; a list only when every piece with words in it has an entry
-        (otherwise a template may cover the whole text, commas and all)."""
-        if "\n" in text:
-            lines = text.split("\n")
-            return "\n".join(self(line) for line in lines)
-        for sep in ("; ", ", "):
+        (what a claim builds with ``", ".join(...)``), translated piece by piece. ``strict``:
+        only when every piece with words in it has an entry (tried before the templates, which
+        would otherwise swallow the rest of a list); otherwise (tried after them) the lines of a
+        text that have an entry are translated and the others kept."""
+        for sep in ("\n", "; ", ", ") if strict else ("\n",):
             if sep in text:
                 pieces = [p if not re.search(r"[^\W\d_]{2}", p) else self.get(p) for p in text.split(sep)]
                 if all(p is not None for p in pieces):
                     return sep.join(pieces)  # type: ignore[arg-type]
+                if not strict:
+                    return sep.join(p if t is None else t for p, t in zip(text.split(sep), pieces))
         return None
 
     def __call__(self, text: str) -> str:
@@ -145,10 +151,12 @@ def _template_pattern(src: str) -> re.Pattern[str] | None:
             name = f"_{name}"
         elif not name.isidentifier() or name.startswith("_"):
             return None
-        out.append(f"(?P={name})" if name in seen else f"(?P<{name}>.+?)")
+        out.append(f"(?P={name})" if name in seen else f"(?P<{name}>.*?)")
         seen.add(name)
     try:
-        return re.compile("".join(out), re.S)
+        # a field matches within one line unless the template itself spans lines: a one-line
+        # template never swallows the rest of a table
+        return re.compile("".join(out), re.S if "\n" in src else 0)
     except re.error:
         return None
 
