@@ -141,8 +141,10 @@ print(probe(gelu_net, x, y).summary())
 # `auto` gives each Linear/Conv the Kaiming scale for the activation found after it. In a
 # `Sequential` the order of the modules says which one that is; in any other model
 # `initialize` traces the forward pass with `torch.fx` and follows each layer's output. A
-# layer whose output goes into a residual add has no activation of its own: `initialize`
-# initializes it as linear (gain 1), warns, and lists it under *unresolved*.
+# layer whose output goes into a residual add is followed through the add to whatever uses
+# the sum (He et al. 2016 give a residual branch the gain of the activation after the add).
+# Here each block's sum goes on to the next block's first Linear and, at the end, to the
+# head: linear uses, so `fc2` gets gain 1 ("identity"), and nothing is left *unresolved*.
 
 # %%
 class Block(nn.Module):
@@ -170,7 +172,7 @@ report = initialize(model, "auto", generator=torch.Generator().manual_seed(0))
 report
 
 # %%
-report.unresolved
+report.unresolved  # a layer fx could not follow would be listed here, with the reason
 
 # %% [markdown]
 # Gain 1 for the branch's last layer is a choice, not the only one: every block then adds
