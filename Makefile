@@ -64,6 +64,7 @@ gpu-check: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/python -c 'import mkdocstrings, mkdocs_jupyter' 2>/dev/null || $(PIP) -e '.[dev,compress,docs]'
 	$(BIN)/python tutorials/execute.py --if-stale
+	$(BIN)/python -m initreg.lab.docpages docs/lab/results.json docs/lab
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict -q
 
 clean:

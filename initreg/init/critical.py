@@ -24,6 +24,8 @@ For tanh, ``q* = 1`` gives ``σ_w ≈ 1.467, σ_b ≈ 0.389``.
 (2.0, 0.0)
 >>> round(critical_point("tanh", sigma_b=0.05 ** 0.5).sigma_w ** 2, 2)  # Schoenholz et al.'s point
 1.76
+>>> critical_point("identity", sigma_b=0.2).sigma_w  # a linear (output) layer: χ₁ = σ_w²
+1.0
 """
 
 from __future__ import annotations
@@ -76,6 +78,13 @@ def critical_point(activation: str | dict | Callable = "tanh", *, q_star: float 
     if q_star is not None and sigma_b is not None:
         raise ConfigError(f"critical: give q_star or sigma_b, not both; got q_star={q_star}, sigma_b={sigma_b}")
     name = _name(activation)
+    if name in ("identity", "linear") and not params:
+        # f(z) = z: χ₁ = σ_w² E[f'²] = σ_w², so σ_w² = 1 is critical for any σ_b (an output layer
+        # in `initialize`); q then grows by σ_b² per layer, so a fixed point exists only for σ_b = 0.
+        sb = 0.0 if sigma_b is None else float(sigma_b)
+        if not sb >= 0:
+            raise ConfigError(f"critical: sigma_b must be >= 0; got sigma_b={sigma_b}")
+        return _point(1.0, sb * sb, 1.0 if q_star is None else float(q_star), activation, name, params)
 
     def at(q: float) -> tuple[float, float]:
         m = moments(activation, q, **params)

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from initreg.errors import ConfigError
-from initreg.init import gain, initialize, lsuv_, resolve_layers
+from initreg.init import critical_point, gain, initialize, lsuv_, resolve_layers
 from initreg.models import build_model
 from initreg.models.build import DEFAULT_INIT
 
@@ -205,3 +205,14 @@ def test_zoo_models_with_dropout_norm_and_bottleneck_resolve():
         rep = initialize(m, "auto", generator=g())
     assert [r.activation for r in rep] == ["identity", "gelu", "gelu", "identity"]  # down, up, hidden, output
     assert rep.unresolved == []
+
+
+def test_critical_init_of_a_net_with_a_linear_output_layer():
+    """The hidden tanh layers get the critical point for sigma_b; the output layer, followed by no
+    activation, gets sigma_w = 1 (χ₁ = σ_w² for a linear map) instead of an error."""
+    net = nn.Sequential(nn.Linear(400, 400), nn.Tanh(), nn.Linear(400, 400), nn.Tanh(), nn.Linear(400, 10))
+    rep = initialize(net, {"name": "critical", "sigma_b": 0.05 ** 0.5}, generator=g())
+    sw_tanh = critical_point("tanh", sigma_b=0.05 ** 0.5).sigma_w
+    assert [r.activation for r in rep] == ["tanh", "tanh", "identity"]
+    assert rep[0].std == pytest.approx(sw_tanh / 20, rel=0.02) and rep[2].std == pytest.approx(1 / 20, rel=0.05)
+    assert float(net[4].bias.detach().std()) == pytest.approx(0.05 ** 0.5, rel=0.6)  # N(0, σ_b²) biases, 10 of them
