@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import math
-
 import pytest
 import torch
+from seed_runs import assert_same_histories, close, models_for
 
 from initreg.data import load_data
 from initreg.errors import ConfigError
@@ -21,29 +20,6 @@ def digits():
     return load_data({"name": "digits", "train_size": 240})
 
 
-def _models(d, mc, k, base=0):
-    return [build_model(mc, d.input_shape, d.num_outputs, seed=base + s) for s in range(k)]
-
-
-def _close(a, b, rel=1e-5):
-    return math.isclose(a, b, rel_tol=rel, abs_tol=1e-6)
-
-
-def _assert_same(seq, vec, rel=1e-5):
-    assert len(seq) == len(vec)
-    for hs, hv in zip(seq, vec):
-        assert len(hs.records) == len(hv.records)
-        for rs, rv in zip(hs.records, hv.records):
-            assert set(rs) == set(rv)
-            for key in rs:
-                if key != "seconds":
-                    assert _close(rs[key], rv[key], rel), (key, rs[key], rv[key])
-        assert (hs.test is None) == (hv.test is None)
-        for key in hs.test or {}:
-            assert _close(hs.test[key], hv.test[key], rel), (key, hs.test[key], hv.test[key])
-        assert (hs.diverged, hs.diverged_step, hs.steps, hs.epochs) == (hv.diverged, hv.diverged_step, hv.steps, hv.epochs)
-
-
 @pytest.mark.parametrize("mc,tc", [
     # dropout (own masks per copy) + input dropout, Adam, clipping (per copy), label smoothing, a last partial batch
     ({"name": "mlp", "depth": 2, "width": 24, "dropout": 0.3, "input_dropout": 0.1, "init": "torch"},
@@ -57,12 +33,12 @@ def _assert_same(seq, vec, rel=1e-5):
 def test_vectorized_equals_separate_runs(digits, mc, tc):
     k, seeds = 3, [11, 12, 13]
     tc = {**tc, "progress": "none"}
-    ref = _models(digits, mc, k)
+    ref = models_for(digits, mc, k)
     seq = [fit(m, digits, {**tc, "seed": s}) for m, s in zip(ref, seeds)]
-    models = _models(digits, mc, k)
+    models = models_for(digits, mc, k)
     vec = fit_seeds(models, digits, tc, seeds=seeds)
     assert vec.vectorized and vec.reason is None
-    _assert_same(seq, vec)
+    assert_same_histories(seq, vec)
     # the trained weights are written back into the caller's models
     for m, r in zip(models, ref):
         for p, q in zip(m.parameters(), r.parameters()):
@@ -71,25 +47,25 @@ def test_vectorized_equals_separate_runs(digits, mc, tc):
 
 def test_copies_are_independent(digits):
     # different seeds give different dropout masks and shuffles: the copies' losses differ
-    hs = fit_seeds(_models(digits, {"name": "mlp", "depth": 1, "width": 8, "dropout": 0.5}, 2, base=5) * 1, digits,
+    hs = fit_seeds(models_for(digits, {"name": "mlp", "depth": 1, "width": 8, "dropout": 0.5}, 2, base=5) * 1, digits,
                    {"epochs": 1, "progress": "none"}, seeds=[0, 1])
     assert hs[0].records[-1]["train_loss"] != hs[1].records[-1]["train_loss"]
 
 
 def test_one_copy_diverging_leaves_the_others_alone(digits):
     mc = {"name": "mlp", "depth": 1, "width": 8}
-    models = _models(digits, mc, 3)
+    models = models_for(digits, mc, 3)
     with torch.no_grad():
         models[1][1].weight.fill_(float("inf"))
     tc = {"epochs": 2, "progress": "none"}
     vec = fit_seeds(models, digits, tc, seeds=[0, 1, 2])
     assert vec.vectorized
     assert vec[1].diverged and vec[1].diverged_step == 0 and vec[1].test is None
-    bad = _models(digits, mc, 3)
+    bad = models_for(digits, mc, 3)
     with torch.no_grad():
         bad[1][1].weight.fill_(float("inf"))
     seq = [fit(m, digits, {**tc, "seed": s}) for m, s in zip(bad, [0, 1, 2])]
-    _assert_same(seq, vec)
+    assert_same_histories(seq, vec)
 
 
 def test_unstackable_layers_fall_back_to_sequential_and_say_why(digits):
@@ -128,7 +104,7 @@ def test_hooked_or_reparametrized_linears_are_not_stacked(digits):
     sn = net()
     parametrizations.spectral_norm(sn[2])
     assert vectorize_reason(sn) == "layer 2 (ParametrizedLinear) is parametrized (e.g. torch.nn.utils.parametrizations)"
-    ms = _models(digits, {"name": "mlp", "depth": 1, "width": 8}, 2)
+    ms = models_for(digits, {"name": "mlp", "depth": 1, "width": 8}, 2)
     for m in ms:
         m[1].register_forward_pre_hook(lambda mod, inp: None)
     with pytest.warns(UserWarning, match="sequentially: layer 1 \\(Linear\\) has hooks"):
@@ -156,7 +132,7 @@ def test_stacked_forward_matches_each_model():
 
 
 def test_errors(digits):
-    m = _models(digits, {"name": "mlp", "depth": 1, "width": 8}, 2)
+    m = models_for(digits, {"name": "mlp", "depth": 1, "width": 8}, 2)
     with pytest.raises(ConfigError, match="train.seeds=3 needs 3 independently built models; got one model"):
         fit_seeds(m[0], digits, {"seeds": 3, "progress": "none"})
     with pytest.raises(ConfigError, match="train.seeds=3 but 2 models were given"):
@@ -171,7 +147,7 @@ def test_errors(digits):
 
 
 def test_fit_seeds_with_a_list_and_run_with_seeds(digits, tmp_path):
-    hs = fit_seeds(_models(digits, {"name": "mlp", "depth": 1, "width": 8}, 2), digits, {"epochs": 1, "progress": "none"})
+    hs = fit_seeds(models_for(digits, {"name": "mlp", "depth": 1, "width": 8}, 2), digits, {"epochs": 1, "progress": "none"})
     assert len(hs) == 2 and hs.vectorized
     cfg = load_config({"data": {"name": "digits", "train_size": 240}, "model": {"name": "mlp", "depth": 1, "width": 8},
                        "train": {"epochs": 1, "seeds": 3, "seed": 7, "progress": "none"}, "seed": 2})
@@ -179,7 +155,7 @@ def test_fit_seeds_with_a_list_and_run_with_seeds(digits, tmp_path):
     assert len(res.histories) == 3 and (res.dir / "seed-2" / "model.pt").exists()
     # seed k of the run = model seed 2 + k, train seed 7 + k
     one = fit(build_model(cfg.model, digits.input_shape, 10, seed=3), digits, {"epochs": 1, "seed": 8, "progress": "none"})
-    assert _close(one.records[-1]["val_loss"], res.histories[1].records[-1]["val_loss"])
+    assert close(one.records[-1]["val_loss"], res.histories[1].records[-1]["val_loss"])
 
 
 def test_stacked_linear_gradients_match_autograd_through_baddbmm():
@@ -204,12 +180,12 @@ def test_per_copy_data_equals_separate_runs_on_each_split():
     datas[2] = type(datas[2])(**{**datas[2].__dict__, "x_val": datas[2].x_val[:37], "y_val": datas[2].y_val[:37]})
     mc = {"name": "mlp", "depth": 2, "width": 16, "dropout": 0.2, "init": "torch"}
     tc = {"epochs": 2, "batch_size": 64, "eval_every": 3, "eval_train": True, "progress": "none"}
-    seq = [fit(m, d, {**tc, "seed": s}) for m, d, s in zip(_models(datas[0], mc, 3), datas, seeds)]
-    vec = fit_seeds(_models(datas[0], mc, 3), datas, tc, seeds=seeds)
+    seq = [fit(m, d, {**tc, "seed": s}) for m, d, s in zip(models_for(datas[0], mc, 3), datas, seeds)]
+    vec = fit_seeds(models_for(datas[0], mc, 3), datas, tc, seeds=seeds)
     assert vec.vectorized and vec.reason is None
-    _assert_same(seq, vec)
+    assert_same_histories(seq, vec)
     # the splits really differ: one data set for all copies gives other numbers
-    shared = fit_seeds(_models(datas[0], mc, 3), datas[0], tc, seeds=seeds)
+    shared = fit_seeds(models_for(datas[0], mc, 3), datas[0], tc, seeds=seeds)
     assert shared[1].test["loss"] != vec[1].test["loss"]
 
 
@@ -218,18 +194,18 @@ def test_per_copy_data_that_cannot_stack_trains_sequentially_and_says_why(digits
     small = load_data({"name": "digits", "train_size": 120})
     tc = {"epochs": 1, "progress": "none"}
     with pytest.warns(UserWarning, match=r"sequentially: the copies' data differ in training-set size \(240, 120\)"):
-        res = fit_seeds(_models(digits, mc, 2), [digits, small], tc, seeds=[0, 1])
+        res = fit_seeds(models_for(digits, mc, 2), [digits, small], tc, seeds=[0, 1])
     assert not res.vectorized
-    one = fit(_models(digits, mc, 2)[1], small, {**tc, "seed": 1})
+    one = fit(models_for(digits, mc, 2)[1], small, {**tc, "seed": 1})
     assert [r["val_loss"] for r in one.records] == [r["val_loss"] for r in res[1].records]
     with pytest.raises(ConfigError, match=r"^data must be one Splits or a sequence of 2 Splits \(one per model\); got list of 3"):
-        fit_seeds(_models(digits, mc, 2), [digits] * 3, tc, seeds=[0, 1])
+        fit_seeds(models_for(digits, mc, 2), [digits] * 3, tc, seeds=[0, 1])
 
 
 def test_frozen_parameters_are_not_stacked(digits):
     # fit's optimizer leaves requires_grad=False parameters alone; a stacked copy would train them
     mc = {"name": "mlp", "depth": 1, "width": 8}
-    ms = _models(digits, mc, 2)
+    ms = models_for(digits, mc, 2)
     for m in ms:
         m[1].bias.requires_grad_(False)
     before = [m[1].bias.detach().clone() for m in ms]

@@ -8,6 +8,7 @@ import math
 
 import pytest
 import torch
+from seed_runs import assert_same_histories, close
 
 from initreg.data import load_data
 from initreg.models import build_model
@@ -38,22 +39,8 @@ def _models(d, k=len(SEEDS), mc=MC):
     return [build_model(mc, d.input_shape, d.num_outputs, seed=s) for s in range(k)]
 
 
-def _close(a, b, rel=1e-4):
-    return math.isclose(a, b, rel_tol=rel, abs_tol=1e-5)
-
-
 def _same(seq, vec, ms_seq, ms_vec, rel=1e-4):
-    for hs, hv in zip(seq, vec):
-        assert (hs.steps, hs.epochs, hs.diverged, hs.stop_reason) == (hv.steps, hv.epochs, hv.diverged, hv.stop_reason)
-        assert len(hs.records) == len(hv.records)
-        for rs, rv in zip(hs.records, hv.records):
-            assert set(rs) == set(rv)
-            for key in rs:
-                if key != "seconds":
-                    assert _close(rs[key], rv[key], rel), (key, rs[key], rv[key])
-        assert set(hs.test or {}) == set(hv.test or {})
-        for key in hs.test or {}:
-            assert _close(hs.test[key], hv.test[key], rel), (key, hs.test[key], hv.test[key])
+    assert_same_histories(seq, vec, rel, 1e-5, stop_reason=True)
     for a, b in zip(ms_seq, ms_vec):
         sa, sb = a.state_dict(), b.state_dict()
         assert set(sa) == set(sb)
@@ -115,7 +102,7 @@ def test_early_stopping_per_copy(es, digits):
     assert min(stopped) < 25  # at least one copy stopped early ...
     for a, b in zip(seq_cbs, res.callbacks):  # ... with each copy's own report
         ra, rb = a[0].report, b[0].report
-        assert _close(ra.pop("best_value"), rb.pop("best_value"))
+        assert close(ra.pop("best_value"), rb.pop("best_value"), 1e-4, 1e-5)
         assert ra == rb
 
 

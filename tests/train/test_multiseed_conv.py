@@ -5,10 +5,10 @@ cannot be stacked still fall back with a reason."""
 from __future__ import annotations
 
 import copy
-import math
 
 import pytest
 import torch
+from seed_runs import assert_same_histories, models_for
 from torch import nn
 
 from initreg.data import load_data
@@ -29,30 +29,14 @@ def flat():
     return load_data({"name": "digits", "train_size": 200})
 
 
-def _models(d, mc, k, base=0):
-    return [build_model(mc, d.input_shape, d.num_outputs, seed=base + s) for s in range(k)]
-
-
-def _assert_same(seq, vec, rel=1e-5):
-    for hs, hv in zip(seq, vec, strict=True):
-        assert len(hs.records) == len(hv.records)
-        for rs, rv in zip(hs.records, hv.records):
-            assert set(rs) == set(rv)
-            for key in set(rs) - {"seconds"}:
-                assert math.isclose(rs[key], rv[key], rel_tol=rel, abs_tol=1e-6), (key, rs[key], rv[key])
-        for key in hs.test or {}:
-            assert math.isclose(hs.test[key], hv.test[key], rel_tol=rel, abs_tol=1e-6), (key, hs.test[key], hv.test[key])
-        assert (hs.steps, hs.epochs, hs.diverged) == (hv.steps, hv.epochs, hv.diverged)
-
-
 def _check(d, mc, tc, k=3, seeds=(21, 22, 23), rel=1e-5):
     tc = {**tc, "progress": "none"}
-    ref = _models(d, mc, k)
+    ref = models_for(d, mc, k)
     seq = [fit(m, d, {**tc, "seed": s}) for m, s in zip(ref, seeds)]
-    models = _models(d, mc, k)
+    models = models_for(d, mc, k)
     vec = fit_seeds(models, d, tc, seeds=list(seeds))
     assert vec.vectorized and vec.reason is None
-    _assert_same(seq, vec, rel)
+    assert_same_histories(seq, vec, rel)
     for m, r in zip(models, ref):  # weights and running statistics are written back per copy
         for (name, a), b in zip(m.state_dict().items(), r.state_dict().values()):
             torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5, msg=name)
@@ -145,7 +129,7 @@ def test_layers_that_cannot_be_stacked_still_fall_back_with_a_reason(images):
     bn = nn.Sequential(nn.Linear(3, 3), nn.BatchNorm1d(3))
     torch.nn.utils.parametrizations.weight_norm(bn[0])
     assert "(ParametrizedLinear) is parametrized" in vectorize_reason(bn)
-    ms = _models(images, {"name": "cnn", "channels": [2], "hidden": 4}, 2)
+    ms = models_for(images, {"name": "cnn", "channels": [2], "hidden": 4}, 2)
     for m in ms:
         m[0].padding_mode = "reflect"
     with pytest.warns(UserWarning, match="sequentially: layer 0 \\(Conv2d\\) has padding_mode='reflect'"):
@@ -156,7 +140,7 @@ def test_layers_that_cannot_be_stacked_still_fall_back_with_a_reason(images):
 def test_the_batch_of_one_guard_still_applies_to_stacked_batchnorm(flat):
     from initreg.errors import ConfigError
 
-    ms = _models(flat, {"name": "mlp", "depth": 1, "width": 8, "norm": "batch"}, 2)
+    ms = models_for(flat, {"name": "mlp", "depth": 1, "width": 8, "norm": "batch"}, 2)
     assert vectorize_reason(ms[0]) is None  # the zoo's batch-of-one guard hook does not block stacking
     with pytest.raises(ConfigError, match="one value per channel"):
         StackedSequential(ms).train()(torch.randn(2, 1, 64))
@@ -180,7 +164,7 @@ def test_augmentation_stacks_per_copy_with_per_copy_data():
     vec = fit_seeds(models, [datas[s] for s, _ in copies], tc, seeds=[s for s, _ in copies],
                     callbacks=lambda k: arms[copies[k][1]]())
     assert vec.vectorized, vec.reason
-    _assert_same(seq, vec)
+    assert_same_histories(seq, vec)
     for m, r in zip(models, ref):
         for a, b in zip(m.parameters(), r.parameters()):
             torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
@@ -191,7 +175,7 @@ def test_large_convolutions_run_one_copy_at_a_time_with_the_same_result(images, 
     monkeypatch.setattr(StackedSequential, "CHUNK_ELEMENTS", 0)
     mc = {"name": "cnn", "channels": [4, 6], "hidden": 16, "norm": "batch", "dropout": 0.2, "init": "torch"}
     _check(images, mc, {"optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "steps": 8, "eval_every": 4})
-    st = StackedSequential(_models(images, mc, 2))
+    st = StackedSequential(models_for(images, mc, 2))
     assert st._chunk(images.x_train[:5].expand(2, 5, 1, 8, 8), 0) == 1
     monkeypatch.setattr(StackedSequential, "CHUNK_ELEMENTS", 10**9)
     assert st._chunk(images.x_train[:5].expand(2, 5, 1, 8, 8), 0) == 2
