@@ -1,5 +1,6 @@
-"""README.md links every page of the docs site (by its Markdown source in the repository) and
-every relative link it has points at a file that exists."""
+"""The docs site's navigation: README.md links every page of the site (by its Markdown source in
+the repository), every relative link it has points at a file that exists, and every tutorial is
+in the navigation and the tutorials' index."""
 
 from __future__ import annotations
 
@@ -49,3 +50,18 @@ def test_the_readme_links_every_page_of_the_site():
             unlinked.append(page)
     assert not unlinked, f"README.md does not link these pages of the site: {unlinked}"
     assert "`make docs`" in README and "site/" in README  # and says how the site is built
+
+
+def test_five_tutorials_each_in_the_site_navigation_and_its_index():
+    sources = sorted((ROOT / "tutorials").glob("[0-9][0-9]_*.py"))
+    assert [p.name for p in sources] == ["01_deep_net_does_not_train.py", "02_init_for_any_activation.py",
+                                         "03_regularize_an_overfitting_model.py", "04_compress_as_a_regularizer.py",
+                                         "05_many_seeds_and_sweeps.py"]
+    cfg = yaml.safe_load((ROOT / "mkdocs.yml").read_text())
+    pages = _nav_pages(cfg["nav"])
+    index = (ROOT / "docs" / "tutorials" / "index.md").read_text()
+    for src in sources:
+        assert f"tutorials/{src.stem}.ipynb" in pages, src.name
+        assert f"]({src.stem}.ipynb)" in index, src.name
+    plugin = next(p["mkdocs-jupyter"] for p in cfg["plugins"] if isinstance(p, dict) and "mkdocs-jupyter" in p)
+    assert plugin["execute"] is False and plugin["allow_errors"] is False  # rendered from the executed copies
