@@ -89,11 +89,11 @@ _FN_SHAPE |= {torch.split, torch.chunk, torch.unbind, torch.transpose, torch.per
 # products that are linear in the layer's output: attention's q·kᵀ and softmax(·)·v
 _LINEAR_SINKS = {torch.matmul, torch.bmm, torch.baddbmm, torch.einsum, operator.matmul,
                  F.scaled_dot_product_attention}
-_METHOD_LINEAR_SINKS = {"matmul", "bmm", "__matmul__"}
+_METHOD_LINEAR_SINKS = {"matmul", "bmm"}
 _ADDS = {operator.add, operator.iadd, torch.add}
 # ops whose output holds the layer's output values unchanged beside others (a KV cache, a class token)
 _CONCATS = {torch.cat, torch.concat, torch.concatenate, torch.stack}
-_METHOD_ADDS = {"add", "add_", "__add__", "__iadd__"}
+_METHOD_ADDS = {"add", "add_"}
 
 
 def is_hf_conv1d(m: nn.Module) -> bool:

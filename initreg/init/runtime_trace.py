@@ -36,11 +36,10 @@ from torch.overrides import TorchFunctionMode
 
 __all__ = ["trace_forward", "call_model"]
 
-# Tensor dunder methods -> the operator a symbolic trace records for them
-_OPERATORS = {"__add__": operator.add, "__radd__": operator.add, "__iadd__": operator.iadd,
-              "__sub__": operator.sub, "__rsub__": operator.sub, "__mul__": operator.mul, "__rmul__": operator.mul,
-              "__imul__": operator.imul, "__truediv__": operator.truediv, "__matmul__": operator.matmul,
-              "__getitem__": operator.getitem, "__neg__": operator.neg, "__pow__": operator.pow}
+# Operators reach the mode as the tensor methods they call (``a + b`` as ``Tensor.add``), recorded
+# as ``call_method``; indexing reaches it as ``Tensor.__getitem__``, which a symbolic trace records
+# as ``operator.getitem``.
+_GETITEM = "__getitem__"
 
 
 def call_model(model: nn.Module, example: Any) -> Any:
@@ -95,8 +94,8 @@ class _Recorder(TorchFunctionMode):
             return out
         name = getattr(func, "__name__", "")
         node_args, node_kwargs = self.arg(tuple(args)), self.arg(kwargs)
-        if name in _OPERATORS and getattr(torch.Tensor, name, None) is func:
-            node = self.graph.call_function(_OPERATORS[name], node_args, node_kwargs)
+        if name == _GETITEM and getattr(torch.Tensor, name, None) is func:
+            node = self.graph.call_function(operator.getitem, node_args, node_kwargs)
         elif name and getattr(torch.Tensor, name, None) is func:
             node = self.graph.call_method(name, node_args, node_kwargs)
         else:
