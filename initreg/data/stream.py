@@ -36,6 +36,7 @@ from .convert import batch_xy
 __all__ = ["StreamData"]
 
 Source = DataLoader | tuple[torch.Tensor, torch.Tensor] | None
+_IN_MEMORY = {f"{a}_{split}" for a in ("x", "y") for split in ("train", "val", "test")}  # `Splits`' tensors
 
 
 def _eval_source(d: Any, where: str) -> Source:
@@ -114,30 +115,9 @@ class StreamData:
             x, y = batch_xy(batch, "data")
             yield x.to(device, non_blocking=True), y.to(device, non_blocking=True)
 
-    def _in_memory(self, what: str) -> Any:
-        raise DataError(f"this callback needs the training data in memory ({what}), and fit streams a DataLoader: "
-                        "pass initreg.data.as_splits(loader, val=..., test=...) to fit instead")
-
-    @property
-    def x_train(self) -> torch.Tensor:
-        return self._in_memory("data.x_train")
-
-    @property
-    def y_train(self) -> torch.Tensor:
-        return self._in_memory("data.y_train")
-
-    @property
-    def x_test(self) -> torch.Tensor:
-        return self._in_memory("data.x_test")
-
-    @property
-    def y_test(self) -> torch.Tensor:
-        return self._in_memory("data.y_test")
-
-    @property
-    def x_val(self) -> torch.Tensor:
-        return self._in_memory("data.x_val")
-
-    @property
-    def y_val(self) -> torch.Tensor:
-        return self._in_memory("data.y_val")
+    def __getattr__(self, name: str) -> Any:
+        """``x_train`` & co. of `Splits`: a one-line error, since the data is not in memory."""
+        if name in _IN_MEMORY:
+            raise DataError(f"this callback needs the training data in memory (data.{name}), and fit streams a "
+                            "DataLoader: pass initreg.data.as_splits(loader, val=..., test=...) to fit instead")
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
